@@ -1,0 +1,41 @@
+# The two promises of README's quick start: `make run` runs the product, `make test` runs every
+# test. Both build the Python environments they need on first use (see scripts/ensure-env.sh).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PY311 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python) $(shell command -v python3.11 || command -v python3))
+PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python) $(shell command -v python3.10))
+
+API_REQS  := publish-api/requirements.txt publish-api/requirements-dev.txt
+RASA_REQS := publish-broker/requirements.txt capture-bot/requirements.txt \
+             capture-actions/requirements.txt tests/requirements-rasa.txt
+
+.PHONY: help envs api-env rasa-env wordnet lint test test-api test-rasa run
+help:
+	@echo "make run    run the product locally (see README)"
+	@echo "make test   lint and run the whole test suite"
+
+api-env:
+	@scripts/ensure-env.sh api "$(PY311)" $(API_REQS) > .api-env
+rasa-env:
+	@scripts/ensure-env.sh rasa "$(PY310)" $(RASA_REQS) > .rasa-env
+envs: api-env rasa-env
+
+wordnet:
+	@publish-broker/wordnet/ensure-wordnet.sh
+
+lint: api-env
+	$$(cat .api-env)/bin/ruff check .
+
+test-api: api-env
+	$$(cat .api-env)/bin/python -m pytest tests/publish_api $(PYTEST_ARGS)
+
+test-rasa: envs wordnet
+	PUBLISH_API_PYTHON=$$(cat .api-env)/bin/python NLTK_DATA=$${NLTK_DATA:-$$HOME/.cache/faqbot/nltk_data} \
+	  $$(cat .rasa-env)/bin/python -m pytest tests --ignore=tests/publish_api $(PYTEST_ARGS)
+
+test: lint test-api test-rasa
+
+run: api-env
+	scripts/run-local.sh

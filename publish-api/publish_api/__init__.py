@@ -1,0 +1,45 @@
+"""publish-api: the REST API that owns users, topics, publish versions, jobs and bots."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from . import api, db
+from .queue import PublishQueue
+from .settings import load_settings
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class JSONProvider(DefaultJSONProvider):
+    """ISO 8601 timestamps (Flask's default is the HTTP date format)."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, `test_config` overriding them.
+
+    Raises SettingsError naming any missing or invalid variable.
+    """
+    settings = load_settings(test_config)
+    app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    logging.basicConfig(
+        level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    db.init_app(app, settings.DATABASE_URL)
+    app.extensions["publish_queue"] = PublishQueue(
+        settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S
+    )
+    api.init_app(app)
+    return app

@@ -1,0 +1,49 @@
+"""Command line: `python -m publish_api migrate` or `python -m publish_api serve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .migrate import upgrade
+from .settings import SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="publish_api")
+    parser.add_argument("command", choices=["migrate", "serve"])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (serve)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    upgrade(settings.DATABASE_URL)
+    if args.command == "serve":
+        _serve(settings, args.workers)
+    return 0
+
+
+def _serve(settings, workers: int) -> None:
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = [
+        "gunicorn",
+        "--bind",
+        f"{settings.PUBLISH_API_HOST}:{settings.PUBLISH_API_PORT}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
+        "--timeout",
+        "30",
+        "publish_api:create_app()",
+    ]
+    WSGIApplication().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Routes for the broker: jobs, their transitions, and the versions they build."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ..db import get_session
+from ..schemas import TransitionIn
+from ..services import publishing
+from .requests import body
+
+bp = Blueprint("jobs", __name__, url_prefix="/v1")
+
+
+@bp.get("/jobs/<int:job_id>")
+def get_job(job_id: int):
+    return jsonify(publishing.get_job(get_session(), job_id))
+
+
+@bp.post("/jobs/<int:job_id>/transitions")
+def transition(job_id: int):
+    change = body(TransitionIn)
+    return jsonify(publishing.transition(get_session(), job_id, change))
+
+
+@bp.get("/versions/<int:version_id>")
+def get_version(version_id: int):
+    return jsonify(publishing.get_version(get_session(), version_id))

@@ -1,0 +1,94 @@
+"""Routes under /v1/users/<team_id>/<user_id>: the user, topics, publish, bot, unanswered."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from ..db import get_session
+from ..schemas import AlternativeIn, BotHealthIn, TopicIn, TopicPatch, UnansweredIn, UserIn
+from ..services import bots, owners, publishing, topics, unanswered
+from .requests import body, slack_ids
+
+bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
+
+
+def _owner(team_id: str, user_id: str, lock: bool = False):
+    return owners.get_owner(get_session(), *slack_ids(team_id, user_id), lock=lock)
+
+
+@bp.put("")
+def put_user(team_id: str, user_id: str):
+    data = body(UserIn)
+    user, created = owners.upsert_user(
+        get_session(), *slack_ids(team_id, user_id), data.display_name
+    )
+    return jsonify(user), 201 if created else 200
+
+
+@bp.get("/topics")
+def list_topics(team_id: str, user_id: str):
+    return jsonify(topics.list_topics(get_session(), _owner(team_id, user_id)))
+
+
+@bp.post("/topics")
+def create_topic(team_id: str, user_id: str):
+    data, owner = body(TopicIn), _owner(team_id, user_id)
+    cap = current_app.config["SETTINGS"].MAX_TOPICS_PER_OWNER
+    return jsonify(topics.create_topic(get_session(), owner, data, cap)), 201
+
+
+@bp.delete("/topics")
+def delete_all_topics(team_id: str, user_id: str):
+    return jsonify({"deleted": topics.delete_all(get_session(), _owner(team_id, user_id))})
+
+
+@bp.get("/topics/<int:topic_id>")
+def get_topic(team_id: str, user_id: str, topic_id: int):
+    return jsonify(topics.get_topic(get_session(), _owner(team_id, user_id), topic_id))
+
+
+@bp.patch("/topics/<int:topic_id>")
+def update_topic(team_id: str, user_id: str, topic_id: int):
+    patch, owner = body(TopicPatch), _owner(team_id, user_id)
+    return jsonify(topics.update_topic(get_session(), owner, topic_id, patch))
+
+
+@bp.delete("/topics/<int:topic_id>")
+def delete_topic(team_id: str, user_id: str, topic_id: int):
+    topics.delete_topic(get_session(), _owner(team_id, user_id), topic_id)
+    return "", 204
+
+
+@bp.post("/topics/<int:topic_id>/alternatives")
+def add_alternative(team_id: str, user_id: str, topic_id: int):
+    data, owner = body(AlternativeIn), _owner(team_id, user_id)
+    return jsonify(topics.add_alternative(get_session(), owner, topic_id, data.text)), 201
+
+
+@bp.post("/publish")
+def publish(team_id: str, user_id: str):
+    queue = current_app.extensions["publish_queue"]
+    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue)
+    return jsonify({"job": job}), 202 if created else 200
+
+
+@bp.get("/bot")
+def get_bot(team_id: str, user_id: str):
+    return jsonify(bots.get_bot(get_session(), _owner(team_id, user_id)))
+
+
+@bp.put("/bot/health")
+def put_bot_health(team_id: str, user_id: str):
+    data, owner = body(BotHealthIn), _owner(team_id, user_id)
+    return jsonify(bots.set_health(get_session(), owner, data.health, data.error))
+
+
+@bp.post("/unanswered")
+def record_unanswered(team_id: str, user_id: str):
+    data, owner = body(UnansweredIn), _owner(team_id, user_id)
+    return jsonify(unanswered.record(get_session(), owner, data)), 201
+
+
+@bp.get("/unanswered")
+def list_unanswered(team_id: str, user_id: str):
+    return jsonify(unanswered.list_for(get_session(), _owner(team_id, user_id)))

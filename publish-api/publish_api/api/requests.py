@@ -1,0 +1,34 @@
+"""Reading request bodies and path parameters into validated values."""
+
+from __future__ import annotations
+
+import re
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from ..errors import MalformedRequest, ValidationFailed
+from ..schemas import SLACK_ID_PATTERN
+
+_SLACK_ID = re.compile(SLACK_ID_PATTERN)
+
+
+def body(model: type[BaseModel]) -> BaseModel:
+    """The JSON body as `model`. Raises MalformedRequest (not JSON) or ValidationFailed."""
+    try:
+        return model.model_validate_json(request.get_data() or b"")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid" or (first["type"] == "model_type" and not first["loc"]):
+            raise MalformedRequest("the body must be a JSON object") from None
+        field = ".".join(str(part) for part in first["loc"]) or None
+        message = f"{field}: {first['msg']}" if field else first["msg"]
+        raise ValidationFailed(message, field) from None
+
+
+def slack_ids(team_id: str, user_id: str) -> tuple[str, str]:
+    """Raises ValidationFailed when an id is not a Slack id (upper-case letters and digits)."""
+    for name, value in (("team_id", team_id), ("user_id", user_id)):
+        if not _SLACK_ID.match(value):
+            raise ValidationFailed(f"{name} must be a Slack id like T012AB3C4", name)
+    return team_id, user_id

@@ -1,0 +1,67 @@
+"""Domain errors of publish-api. The API layer maps them to HTTP in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """Root of every error a client is told about: a status, a code, a message, maybe a field."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class MalformedRequest(ApiError):
+    status, code = 400, "malformed_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class TopicNotFound(NotFound):
+    code = "topic_not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class NothingToPublish(Conflict):
+    code = "nothing_to_publish"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class OwnerBusy(Conflict):
+    code = "owner_busy"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+class TopicLimit(TooLarge):
+    code = "topic_limit"
+
+
+class ValidationFailed(ApiError):
+    status, code = 422, "validation_error"
+
+
+class QueueUnavailable(ApiError):
+    status, code = 503, "queue_unavailable"

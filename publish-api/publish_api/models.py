@@ -1,0 +1,108 @@
+"""The database tables of publish-api (SQLAlchemy 2 declarative models)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("workspace_id", "slack_user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+    @property
+    def team_id(self) -> str:
+        return self.workspace.team_id
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_owner_active", "owner_id", "deleted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    question: Mapped[str] = mapped_column(String(300))
+    alternatives: Mapped[list] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deletion is recorded, not applied: the live bot keeps the topic until the next publish.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Version(Base):
+    """An immutable snapshot of an owner's topics at publish time."""
+
+    __tablename__ = "versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    topics: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_owner_state", "owner_id", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[Version] = relationship(lazy="joined")
+    owner: Mapped[User] = relationship(lazy="joined")
+
+
+class Bot(Base):
+    __tablename__ = "bots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    live_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None)
+    endpoint: Mapped[str | None] = mapped_column(String(500), default=None)
+    model_digest: Mapped[str | None] = mapped_column(String(128), default=None)
+    health: Mapped[str] = mapped_column(String(16), default="unknown")
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    owner: Mapped[User] = relationship(lazy="joined")
+    live_job: Mapped[Job | None] = relationship(lazy="joined")
+
+
+class UnansweredQuestion(Base):
+    __tablename__ = "unanswered_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    asker_team_id: Mapped[str] = mapped_column(String(32))
+    asker_user_id: Mapped[str] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(String(3000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+JOB_STATES = ("queued", "training", "deploying", "live", "failed", "superseded")
+FINAL_STATES = ("live", "failed", "superseded")
+ACTIVE_STATES = ("training", "deploying")

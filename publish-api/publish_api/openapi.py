@@ -1,0 +1,159 @@
+"""The OpenAPI 3.1 document of publish-api, built from the pydantic schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic.json_schema import models_json_schema
+
+from . import schemas as s
+
+OWNER = "/v1/users/{team_id}/{user_id}"
+JSON_ERRORS = {
+    "400": "malformed JSON",
+    "401": "missing or wrong token",
+    "404": "unknown id",
+    "409": "conflict",
+    "413": "too large",
+    "422": "invalid field",
+}
+
+# (method, path, summary, request body model, {status: response model or None})
+OPERATIONS = [
+    ("put", OWNER, "Create or update a user", s.UserIn, {"200": s.UserOut, "201": s.UserOut}),
+    ("get", f"{OWNER}/topics", "List an owner's topics", None, {"200": s.TopicList}),
+    ("post", f"{OWNER}/topics", "Create a topic", s.TopicIn, {"201": s.TopicOut}),
+    ("delete", f"{OWNER}/topics", "Delete every topic", None, {"200": s.Deleted}),
+    ("get", f"{OWNER}/topics/{{topic_id}}", "Read a topic", None, {"200": s.TopicOut}),
+    ("patch", f"{OWNER}/topics/{{topic_id}}", "Change a topic", s.TopicPatch, {"200": s.TopicOut}),
+    ("delete", f"{OWNER}/topics/{{topic_id}}", "Delete a topic", None, {"204": None}),
+    (
+        "post",
+        f"{OWNER}/topics/{{topic_id}}/alternatives",
+        "Add an alternative phrasing",
+        s.AlternativeIn,
+        {"201": s.TopicOut},
+    ),
+    (
+        "post",
+        f"{OWNER}/publish",
+        "Publish the owner's topics",
+        None,
+        {"200": s.JobEnvelope, "202": s.JobEnvelope, "503": s.ErrorOut},
+    ),
+    ("get", f"{OWNER}/bot", "Read the owner's bot", None, {"200": s.BotOut}),
+    ("put", f"{OWNER}/bot/health", "Record the bot's health", s.BotHealthIn, {"200": s.BotOut}),
+    (
+        "post",
+        f"{OWNER}/unanswered",
+        "Record an unanswered question",
+        s.UnansweredIn,
+        {"201": s.UnansweredOut},
+    ),
+    ("get", f"{OWNER}/unanswered", "List unanswered questions", None, {"200": s.UnansweredList}),
+    ("get", "/v1/jobs/{job_id}", "Read a publish job", None, {"200": s.JobOut}),
+    (
+        "post",
+        "/v1/jobs/{job_id}/transitions",
+        "Move a job to its next state (broker)",
+        s.TransitionIn,
+        {"200": s.JobOut},
+    ),
+    ("get", "/v1/versions/{version_id}", "Read a published version", None, {"200": s.VersionOut}),
+]
+MODELS = sorted(
+    {m for op in OPERATIONS for m in [op[3], *op[4].values()] if m} | {s.ErrorOut, s.HealthOut},
+    key=lambda m: m.__name__,
+)
+
+
+@cache
+def openapi_document() -> dict:
+    """The whole document (built once per process)."""
+    refs, definitions = models_json_schema(
+        [(m, _mode(m)) for m in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    paths: dict = {}
+    for method, path, summary, request_model, responses in OPERATIONS:
+        operation = _operation(path, summary, request_model, responses, refs)
+        paths.setdefault(path, {})[method] = operation
+    paths["/health"] = {"get": _health_operation(refs)}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "publish-api",
+            "version": "1.0.0",
+            "description": "Users, topics, publish jobs and bots of the Slack FAQ assistant.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def _mode(model) -> str:
+    return "validation" if model.__name__.endswith(("In", "Patch")) else "serialization"
+
+
+def _operation(path, summary, request_model, responses, refs) -> dict:
+    operation = {
+        "summary": summary,
+        "parameters": _path_parameters(path),
+        "responses": {status: _response(model, refs) for status, model in responses.items()},
+    }
+    for status, description in JSON_ERRORS.items():
+        operation["responses"].setdefault(status, _response(s.ErrorOut, refs, description))
+    if request_model is not None:
+        schema = refs[(request_model, "validation")]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    return operation
+
+
+def _response(model, refs, description: str = "success") -> dict:
+    if model is None:
+        return {"description": "no content"}
+    schema = refs[(model, _mode(model))]
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_parameters(path: str) -> list[dict]:
+    parameters = []
+    for name in ("team_id", "user_id"):
+        if "{" + name + "}" in path:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": s.SLACK_ID_PATTERN},
+                }
+            )
+    for name in ("topic_id", "job_id", "version_id"):
+        if "{" + name + "}" in path:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            )
+    return parameters
+
+
+def _health_operation(refs) -> dict:
+    body = {"content": {"application/json": {"schema": refs[(s.HealthOut, "serialization")]}}}
+    return {
+        "summary": "Database and broker reachable (no token needed)",
+        "security": [],
+        "responses": {
+            "200": {"description": "healthy", **body},
+            "503": {"description": "a dependency is unreachable", **body},
+        },
+    }

@@ -1,0 +1,55 @@
+"""The publish queue: Celery (client side only) over the broker URL."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from kombu.exceptions import KombuError, OperationalError
+
+from .errors import QueueUnavailable
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_TASK = "publish_broker.publish"
+
+
+class PublishQueue:
+    """Sends publish tasks; the broker (publish-broker) consumes them from `queue_name`."""
+
+    def __init__(self, broker_url: str, queue_name: str, timeout_s: float):
+        self.queue_name = queue_name
+        self.timeout_s = timeout_s
+        self.celery = Celery("publish_api", broker=broker_url, set_as_current=False)
+        self.celery.conf.update(
+            task_serializer="json",
+            broker_connection_timeout=timeout_s,
+            broker_connection_retry_on_startup=False,
+            task_default_queue=queue_name,
+        )
+
+    def send_publish(self, job_id: int) -> None:
+        """Enqueue the publish task for `job_id`. Raises QueueUnavailable."""
+        try:
+            self.celery.send_task(
+                PUBLISH_TASK,
+                args=[job_id],
+                queue=self.queue_name,
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )  # noqa: E501
+        except Exception as exc:  # whatever the broker says, the job must not look queued
+            logger.error("could not enqueue job %s: %s", job_id, type(exc).__name__)
+            raise QueueUnavailable(
+                "the publish queue is unreachable; please publish again in a moment"
+            ) from None
+        logger.info("queued publish job %s", job_id)
+
+    def ping(self) -> bool:
+        """Whether the broker accepts a connection within the timeout."""
+        try:
+            with self.celery.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=self.timeout_s)
+            return True
+        except (OperationalError, KombuError, OSError):
+            return False

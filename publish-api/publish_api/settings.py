@@ -1,0 +1,47 @@
+"""Typed settings, read from the environment once when the app is built."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """publish-api configuration. Every field is read from the variable of the same name."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    API_TOKEN: str = Field(min_length=16)
+    DATABASE_URL: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    PUBLISH_QUEUE: str = "publish"
+    PUBLISH_API_HOST: str = "127.0.0.1"
+    PUBLISH_API_PORT: int = Field(default=5000, ge=1, le=65535)
+    MAX_TOPICS_PER_OWNER: int = Field(default=500, ge=1)
+    BROKER_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    LOG_LEVEL: str = "INFO"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("postgresql", "sqlite")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+
+def load_settings(overrides: dict | None = None) -> Settings:
+    """Read settings from the environment, with `overrides` taking precedence.
+
+    Raises SettingsError naming each variable that is missing or invalid (never its value).
+    """
+    try:
+        return Settings(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid publish-api settings: {problems}") from None

@@ -1,0 +1,122 @@
+"""Fixtures for publish-api: a fresh app per test over a real Postgres database and RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import psycopg2
+import pytest
+from kombu import Connection
+from sqlalchemy import create_engine, text
+
+from publish_api import create_app
+from publish_api.migrate import upgrade
+
+ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+TOKEN = "test-token-0123456789abcdef"
+TABLES = "unanswered_questions, bots, jobs, versions, topics, users, workspaces"
+
+
+def _admin(sql: str) -> None:
+    connection = psycopg2.connect(ADMIN_URL)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    name = f"faqbot_test_{uuid.uuid4().hex[:10]}"
+    _admin(f"CREATE DATABASE {name}")
+    url = (
+        ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://") + "/" + name
+    )
+    upgrade(url)
+    yield url
+    _admin(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def queue_name():
+    name = f"publish_test_{uuid.uuid4().hex[:10]}"
+    yield name
+    with Connection(BROKER_URL) as conn:
+        conn.default_channel.queue_delete(name)
+
+
+@pytest.fixture
+def config(database_url, queue_name):
+    return {
+        "API_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "BROKER_URL": BROKER_URL,
+        "PUBLISH_QUEUE": queue_name,
+        "BROKER_TIMEOUT_S": 2.0,
+    }
+
+
+@pytest.fixture
+def app(config, database_url):
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    app = create_app(config)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+class ApiClient:
+    """Flask's test client with the bearer token and JSON by default."""
+
+    def __init__(self, client, token=TOKEN):
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, method):
+        def call(path, json=None, headers=None, **kwargs):
+            return getattr(self.client, method)(
+                path, json=json, headers={**self.headers, **(headers or {})}, **kwargs
+            )
+
+        return call
+
+
+@pytest.fixture
+def api(app):
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def owner(api):
+    assert api.put("/v1/users/T1/UALICE", {"display_name": "Alice"}).status_code == 201
+    return "/v1/users/T1/UALICE"
+
+
+class QueueReader:
+    """Reads the publish tasks that publish-api really put on RabbitMQ."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def drain(self) -> list[dict]:
+        messages = []
+        with Connection(BROKER_URL) as conn:
+            channel = conn.default_channel
+            channel.queue_declare(self.name, durable=True, auto_delete=False)
+            while (message := channel.basic_get(self.name, no_ack=True)) is not None:
+                args, _kwargs, _embed = json.loads(message.body)
+                messages.append({"task": message.headers["task"], "args": args})
+        return messages
+
+
+@pytest.fixture
+def published_tasks(queue_name):
+    reader = QueueReader(queue_name)
+    reader.drain()  # start each test with an empty queue
+    return reader

@@ -1,0 +1,113 @@
+"""`ask @user <question>`: finds the owner's live bot through publish-api and forwards the
+question. When the bot does not know, is missing or is down, the reply says so politely and
+the question is recorded as unanswered for the owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages, runtime
+from actions.bot_client import BotUnavailable, ask
+from actions.common import guarded, say
+from actions.identity import SlackUser
+from actions.publish_api import NotFound, PublishApiError
+
+logger = logging.getLogger(__name__)
+
+# Slack writes a mention as <@U0123ABC> or <@U0123ABC|name>.
+MENTION = re.compile(r"<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>")
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """Whose bot to ask (a Slack user id in the asker's team) and what."""
+
+    owner_id: str
+    question: str
+
+
+def parse_ask(text: str) -> Optional[AskRequest]:
+    """The first mention in `text` and the words after it; None without a mention."""
+    match = MENTION.search(text or "")
+    if not match:
+        return None
+    question = MENTION.sub(" ", text[match.end():])
+    return AskRequest(match.group(1), " ".join(question.split()).lstrip(":,;- ").strip())
+
+
+class ActionAskUser(Action):
+    """Answers `ask @user <question>` with the owner's bot."""
+
+    def name(self) -> str:
+        return "action_ask_user"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return await guarded(self.name(), dispatcher, tracker, self.body)
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   asker: SlackUser) -> List[EventType]:
+        request = parse_ask((tracker.latest_message or {}).get("text", ""))
+        if request is None:
+            say(dispatcher, messages.ASK_HOW)
+            return []
+        mention = f"<@{request.owner_id}>"
+        if not request.question:
+            say(dispatcher, messages.ask_needs_question(mention))
+            return []
+        # A mention names a user of the asker's workspace.
+        owner = SlackUser(asker.team_id, request.owner_id)
+        say(dispatcher, await answer_for(owner, asker, request.question))
+        return []
+
+
+async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> str:
+    """The reply to `question` for `owner`'s bot; records it when the bot cannot answer.
+
+    Raises nothing but PublishApiError from the bot look-up.
+    """
+    label = f"<@{owner.user_id}>"
+    try:
+        bot = await runtime.blocking(runtime.publish_api().get_bot, owner.team_id, owner.user_id)
+    except NotFound as error:
+        if error.code == "user_not_found":
+            return messages.unknown_owner(label)
+        return messages.no_bot(label, await _record(owner, asker, question))
+    label = f"@{bot['display_name']}" if bot.get("display_name") else label
+    if not bot.get("endpoint"):
+        return messages.no_bot(label, await _record(owner, asker, question))
+    return await _ask_bot(bot, owner, asker, question, label)
+
+
+async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, question: str,
+                   label: str) -> str:
+    config = runtime.settings()
+    try:
+        answer = await runtime.blocking(ask, bot["endpoint"], config.bot_auth_token, question,
+                                        timeout=config.bot_timeout_s)
+    except BotUnavailable as error:
+        logger.warning("bot of %s unavailable: %s", owner.key, error)
+        return messages.bot_down(label, await _record(owner, asker, question))
+    if answer.is_fallback or not answer.text:
+        logger.info("bot of %s does not know a question from %s", owner.key, asker.key)
+        return messages.bot_does_not_know(label, await _record(owner, asker, question))
+    return messages.owner_says(label, answer.text)
+
+
+async def _record(owner: SlackUser, asker: SlackUser, question: str) -> bool:
+    """Records an unanswered question; False (logged) when publish-api refuses or is down."""
+    try:
+        await runtime.blocking(runtime.publish_api().record_unanswered, owner.team_id,
+                               owner.user_id, question, asker.team_id, asker.user_id)
+    except PublishApiError as error:
+        logger.warning("recording a question for %s failed: %s", owner.key, error)
+        return False
+    return True

@@ -1,0 +1,93 @@
+"""What every action shares: turning failures into friendly messages, speaking Slack blocks,
+and registering the owner with publish-api on first contact.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages, runtime, slack_blocks
+from actions.identity import SlackUser, UnknownSender, sender
+from actions.publish_api import PublishApiError, PublishApiUnavailable, Rejected
+from actions.settings import SettingsError
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("topic_question", "topic_answer", "topic_ref", "topic_id", "topic_label",
+              "new_answer", "alternative_text")
+
+Body = Callable[[CollectingDispatcher, Tracker, SlackUser], Awaitable[List[EventType]]]
+
+
+def say(dispatcher: CollectingDispatcher, text: str,
+        choices: Optional[Sequence[Dict[str, str]]] = None) -> None:
+    """Sends `text` (mrkdwn) with optional buttons as Slack blocks."""
+    dispatcher.utter_message(json_message=slack_blocks.message(text, choices))
+
+
+async def guarded(action: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  body: Body) -> List[EventType]:
+    """Runs an action's body for the sender; any failure becomes a friendly message.
+
+    Raises nothing: failures are logged with the action and the sender's ids.
+    """
+    try:
+        user = sender(tracker)
+    except UnknownSender:
+        logger.warning("%s: message without Slack ids (sender %r)", action, tracker.sender_id)
+        say(dispatcher, messages.NOT_FROM_SLACK)
+        return []
+    try:
+        return await body(dispatcher, tracker, user)
+    except PublishApiError as error:
+        logger.warning("%s for %s failed: %s", action, user.key, error)
+        say(dispatcher, failure_message(error), messages.MAIN_BUTTONS)
+    except SettingsError as error:
+        logger.error("%s for %s: misconfigured: %s", action, user.key, error)
+        say(dispatcher, messages.UNEXPECTED)
+    except Exception:  # the catch-all: a user must never see a stack trace
+        logger.exception("%s for %s failed unexpectedly", action, user.key)
+        say(dispatcher, messages.UNEXPECTED)
+    return []
+
+
+def failure_message(error: PublishApiError) -> str:
+    """The friendly wording for a publish-api failure."""
+    if isinstance(error, PublishApiUnavailable):
+        return messages.SERVICE_DOWN
+    if isinstance(error, Rejected):
+        if error.code == "topic_limit":
+            return messages.TOPIC_LIMIT
+        return messages.rejected(error.field, error.code)
+    if error.code == "topic_not_found":
+        return messages.TOPIC_GONE
+    return messages.UNEXPECTED
+
+
+async def ensure_owner(tracker: Tracker, user: SlackUser) -> List[EventType]:
+    """Creates or renames the user in publish-api once per conversation session.
+
+    Raises PublishApiError.
+    """
+    if tracker.get_slot("owner_registered"):
+        return []
+    name = user.display_name or user.user_id
+    await runtime.blocking(runtime.publish_api().upsert_user, user.team_id, user.user_id, name)
+    logger.info("registered %s", user.key)
+    return [SlotSet("owner_registered", True)]
+
+
+def clear_form_slots() -> List[EventType]:
+    """Events that empty every form slot, so the next form starts afresh."""
+    return [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+def slot_text(tracker: Tracker, name: str) -> str:
+    """A text slot's value, stripped ('' when empty)."""
+    value: Any = tracker.get_slot(name)
+    return str(value).strip() if value is not None else ""

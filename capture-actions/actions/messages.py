@@ -1,0 +1,201 @@
+"""Everything the actions say to people, in one place so wording stays consistent and tests can
+assert on it. Texts are Slack mrkdwn; anything a user typed goes through `escape` first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+# Slack's limit for the text of a section block; previews stay well below it.
+PREVIEW_CHARS = 1_200
+
+MAIN_BUTTONS: List[Dict[str, str]] = [
+    {"title": "Add a new topic", "payload": "/add_topic"},
+    {"title": "Show my topics", "payload": "/show_topics"},
+    {"title": "Publish all topics", "payload": "/publish"},
+    {"title": "What can you do?", "payload": "/help"},
+]
+YES_NO_BUTTONS: List[Dict[str, str]] = [
+    {"title": "Yes", "payload": "/affirm"},
+    {"title": "No", "payload": "/deny"},
+]
+
+PUBLISHED = "✅"
+PENDING = "🔴"
+
+
+def escape(text: str) -> str:
+    """Escapes the three characters Slack's mrkdwn treats as markup (`&`, `<`, `>`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """`text` shortened to `limit` characters with an ellipsis, escaped for mrkdwn."""
+    text = " ".join(text.split())
+    return escape(text if len(text) <= limit else text[: limit - 1].rstrip() + "…")
+
+
+# --- failures -----------------------------------------------------------------------------
+SERVICE_DOWN = ("Sorry, I can't reach my topic store right now. Nothing was changed; "
+                "please try again in a minute.")
+UNEXPECTED = "Sorry, something went wrong on my side. Nothing was changed; please try again."
+NOT_FROM_SLACK = "Sorry, I can only do that for a Slack user (I could not tell who you are)."
+TOPIC_GONE = "That topic does not exist any more. Say \"show my topics\" to see the current list."
+NO_TOPICS = "You have no topics yet."
+
+
+def rejected(field: str | None, detail: str) -> str:
+    """publish-api refused a value (too long, too many topics...)."""
+    if field:
+        return f"Sorry, I couldn't save that: the {field.replace('_', ' ')} was not accepted."
+    return f"Sorry, I couldn't save that ({escape(detail)})."
+
+
+TOPIC_LIMIT = "You have reached the limit of 500 topics. Delete some before adding new ones."
+
+# --- adding and editing topics ------------------------------------------------------------
+QUESTION_TOO_LONG = "That question is too long: at most 300 characters, please. Try again?"
+ANSWER_TOO_LONG = "That answer is too long: at most 3,000 characters, please. Try again?"
+ALTERNATIVE_TOO_LONG = "That phrasing is too long: at most 300 characters, please. Try again?"
+EMPTY_TEXT = "I need some text here. Try again, or say \"cancel\"."
+BUTTON_IN_FORM = "Please type the text (or say \"cancel\" to stop)."
+
+
+def confirm_topic(question: str, answer: str) -> str:
+    """Asks whether to save the topic just collected."""
+    return f"Save this topic?\n*Q:* {preview(question, 300)}\n*A:* {preview(answer)}"
+
+
+def topic_saved(question: str) -> str:
+    """The topic is stored; offers another."""
+    return (f"Saved “{preview(question, 300)}” {PENDING} (publish to make it live). "
+            "Add another topic?")
+
+
+def answer_updated(question: str) -> str:
+    """An answer was changed."""
+    return f"Updated the answer to “{preview(question, 300)}” {PENDING}. Publish to make it live."
+
+
+def alternative_added(question: str, alternative: str) -> str:
+    """An alternative phrasing was added."""
+    return (f"Added “{preview(alternative, 300)}” as another way to ask "
+            f"“{preview(question, 300)}” {PENDING}. Publish to make it live.")
+
+
+def topic_deleted(question: str) -> str:
+    """One topic was deleted."""
+    return (f"Deleted “{preview(question, 300)}”. Your live bot keeps answering it until "
+            "you publish again.")
+
+
+def all_deleted(count: int) -> str:
+    """Every topic was deleted."""
+    if count == 0:
+        return "You had no topics; nothing was deleted."
+    noun = "topic" if count == 1 else "topics"
+    return (f"Deleted {count} {noun}. Your live bot keeps answering them until you "
+            "publish again.")
+
+
+def no_topic_matches(reference: str) -> str:
+    """A topic reference (number or words) matched nothing."""
+    return (f"I couldn't find a topic matching “{preview(reference, 100)}”. Reply with its "
+            "number from \"show my topics\", or say \"cancel\".")
+
+
+def several_topics_match(count: int) -> str:
+    """A topic reference matched more than one topic."""
+    return (f"{count} topics match that. Reply with the topic's number from "
+            "\"show my topics\", or say \"cancel\".")
+
+
+# --- listing --------------------------------------------------------------------------------
+LIST_EMPTY = "You have no topics yet. Add one?"
+LIST_LEGEND = f"{PUBLISHED} published · {PENDING} pending (changed since the last publish)"
+
+
+def list_summary(total: int, published: int) -> str:
+    """First line of the topic list (also the notification text)."""
+    noun = "topic" if total == 1 else "topics"
+    pending = total - published
+    return (f"You have {total} {noun}: {published} {PUBLISHED} published, "
+            f"{pending} {PENDING} pending.")
+
+
+def list_line(number: int, topic: Dict[str, Any]) -> str:
+    """One topic in the list: state, number, question, count of alternatives."""
+    icon = PUBLISHED if topic.get("state") == "published" else PENDING
+    alternatives = len(topic.get("alternatives") or [])
+    extra = f" _(+{alternatives} phrasings)_" if alternatives else ""
+    return f"{icon} *{number}.* {preview(topic.get('question', ''), 300)}{extra}"
+
+
+def pending_deletions(count: int) -> str:
+    """Deleted topics the live bot still answers."""
+    noun = "topic" if count == 1 else "topics"
+    return f"🗑️ {count} deleted {noun} still answered by your live bot until the next publish."
+
+
+def list_continued(first: int, last: int) -> str:
+    """Header of a continuation message for long lists."""
+    return f"Your topics, continued ({first}–{last}):"
+
+
+# --- publishing -----------------------------------------------------------------------------
+def publishing_started(topic_count: Any) -> str:
+    """A publish job was queued."""
+    return (f"Publishing started ({topic_count} topics). I'll tell you here when your bot "
+            "is live, or why it failed.")
+
+
+ALREADY_PUBLISHING = ("Nothing changed since the publish that is already under way; I'll tell "
+                      "you here when your bot is live.")
+NOTHING_CHANGED = "Nothing changed since your last publish: your bot is already up to date."
+NOTHING_TO_PUBLISH = "You have no topics to publish yet. Add one first?"
+PUBLISH_QUEUE_DOWN = ("Sorry, publishing could not start: the publish queue is unreachable. "
+                      "Your live bot is unchanged; please try again in a few minutes.")
+
+# --- ask @user --------------------------------------------------------------------------------
+ASK_HOW = "To ask someone's bot, mention them: `ask @someone your question`."
+
+
+def ask_needs_question(owner: str) -> str:
+    """`ask @user` without a question."""
+    return f"What would you like to ask {owner}? Try: `ask {owner} your question`."
+
+
+def owner_says(owner: str, answer: str) -> str:
+    """The owner's bot answered."""
+    return f"{owner} says: {answer}"
+
+
+def _noted(owner: str, noted: bool) -> str:
+    return f" I've noted your question for {owner}." if noted else ""
+
+
+def no_bot(owner: str, noted: bool) -> str:
+    """The owner never published a bot."""
+    return (f"{owner} hasn't published a FAQ bot yet, so I can't answer for them."
+            f"{_noted(owner, noted)}")
+
+
+def unknown_owner(owner: str) -> str:
+    """The owner never used the concierge (nothing to record it against)."""
+    return f"{owner} hasn't set up a FAQ bot yet, so I can't answer for them."
+
+
+def bot_down(owner: str, noted: bool) -> str:
+    """The owner's bot did not answer in time."""
+    return (f"{owner}'s bot isn't responding right now.{_noted(owner, noted)} "
+            "Please try again later, or ask them directly.")
+
+
+def bot_does_not_know(owner: str, noted: bool) -> str:
+    """The owner's bot answered with its fallback."""
+    return f"{owner}'s bot doesn't know that one yet.{_noted(owner, noted)}"
+
+
+def ask_failed(owner: str) -> str:
+    """The bot could not be looked up at all (publish-api down)."""
+    return f"Sorry, I can't reach {owner}'s bot right now. Please try again in a minute."

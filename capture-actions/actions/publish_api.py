@@ -1,0 +1,185 @@
+"""A small HTTP client for publish-api (docs/publish-api.md).
+
+Sends the bearer token, applies a timeout to every call and retries only idempotent reads
+(GET) on connection errors, timeouts and 502/503/504. Every failure is a `PublishApiError`
+subclass carrying the HTTP status and publish-api's error code, so callers can tell a missing
+user from an unreachable service. Neither the token nor request bodies are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import quote
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+RETRY_BACKOFF_S = 0.2
+
+
+class PublishApiError(Exception):
+    """publish-api did not do what was asked; `status` and `code` say why."""
+
+    def __init__(self, message: str, status: Optional[int] = None, code: str = "",
+                 field: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.field = field
+
+
+class PublishApiUnavailable(PublishApiError):
+    """publish-api could not be reached, timed out or failed (5xx)."""
+
+
+class NotFound(PublishApiError):
+    """404: the user, topic, job or bot does not exist (`code` says which)."""
+
+
+class Conflict(PublishApiError):
+    """409: e.g. `nothing_to_publish`."""
+
+
+class Rejected(PublishApiError):
+    """400/413/422: the request was refused as invalid or too large (`field` names the field)."""
+
+
+class Unauthorized(PublishApiError):
+    """401: API_TOKEN is wrong; a configuration problem, not the user's."""
+
+
+_ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: Conflict,
+                     400: Rejected, 413: Rejected, 422: Rejected}
+
+
+class PublishApiClient:
+    """publish-api's routes as methods; ids are Slack team and user ids."""
+
+    def __init__(self, base_url: str, token: str, timeout_s: float = 5.0,
+                 read_retries: int = 2, session: Optional[requests.Session] = None) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = timeout_s
+        self._read_retries = read_retries
+        self._session = session or requests.Session()
+
+    def upsert_user(self, team_id: str, user_id: str, display_name: str) -> Dict[str, Any]:
+        """Creates or renames a user. Raises PublishApiError."""
+        return self._call("PUT", _owner(team_id, user_id), {"display_name": display_name})
+
+    def list_topics(self, team_id: str, user_id: str) -> Dict[str, Any]:
+        """`{"topics": [...], "pending_deletions": n}`. Raises PublishApiError (NotFound)."""
+        return self._call("GET", f"{_owner(team_id, user_id)}/topics")
+
+    def create_topic(self, team_id: str, user_id: str, question: str, answer: str,
+                     alternatives: Optional[List[str]] = None) -> Dict[str, Any]:
+        """Adds a topic. Raises PublishApiError (Rejected with code `topic_limit` at the cap)."""
+        body: Dict[str, Any] = {"question": question, "answer": answer}
+        if alternatives:
+            body["alternatives"] = alternatives
+        return self._call("POST", f"{_owner(team_id, user_id)}/topics", body)
+
+    def update_topic(self, team_id: str, user_id: str, topic_id: Any,
+                     **fields: Any) -> Dict[str, Any]:
+        """Changes any of question, answer, alternatives. Raises PublishApiError."""
+        return self._call("PATCH", _topic(team_id, user_id, topic_id), fields)
+
+    def add_alternative(self, team_id: str, user_id: str, topic_id: Any,
+                        text: str) -> Dict[str, Any]:
+        """Adds one alternative phrasing to a topic. Raises PublishApiError."""
+        path = f"{_topic(team_id, user_id, topic_id)}/alternatives"
+        return self._call("POST", path, {"text": text})
+
+    def delete_topic(self, team_id: str, user_id: str, topic_id: Any) -> None:
+        """Deletes one topic. Raises PublishApiError (NotFound if it is gone already)."""
+        self._call("DELETE", _topic(team_id, user_id, topic_id))
+
+    def delete_all_topics(self, team_id: str, user_id: str) -> int:
+        """Deletes every topic of the owner; returns how many. Raises PublishApiError."""
+        return int(self._call("DELETE", f"{_owner(team_id, user_id)}/topics")["deleted"])
+
+    def publish(self, team_id: str, user_id: str) -> Tuple[Dict[str, Any], bool]:
+        """Starts a publish: (job, True) when a job was queued, (job, False) when nothing
+        changed. Raises PublishApiError (Conflict `nothing_to_publish`, Unavailable 503)."""
+        body, status = self._request("POST", f"{_owner(team_id, user_id)}/publish")
+        return body["job"], status == 202
+
+    def get_job(self, job_id: Any) -> Dict[str, Any]:
+        """One publish job. Raises PublishApiError."""
+        return self._call("GET", f"/v1/jobs/{quote(str(job_id), safe='')}")
+
+    def get_bot(self, team_id: str, user_id: str) -> Dict[str, Any]:
+        """The owner's bot. Raises NotFound (`bot_not_found`/`user_not_found`), PublishApiError."""
+        return self._call("GET", f"{_owner(team_id, user_id)}/bot")
+
+    def record_unanswered(self, team_id: str, user_id: str, question: str,
+                          asker_team_id: str, asker_user_id: str) -> Dict[str, Any]:
+        """Records a question the owner's bot could not answer. Raises PublishApiError."""
+        body = {"question": question, "asker_team_id": asker_team_id,
+                "asker_user_id": asker_user_id}
+        return self._call("POST", f"{_owner(team_id, user_id)}/unanswered", body)
+
+    def list_unanswered(self, team_id: str, user_id: str) -> List[Dict[str, Any]]:
+        """The owner's unanswered questions, newest first. Raises PublishApiError."""
+        return self._call("GET", f"{_owner(team_id, user_id)}/unanswered")["unanswered"]
+
+    def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
+        return self._request(method, path, body)[0]
+
+    def _request(self, method: str, path: str,
+                 body: Optional[Dict[str, Any]] = None) -> Tuple[Any, int]:
+        attempts = 1 + (self._read_retries if method == "GET" else 0)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(method, path, body)
+            except PublishApiUnavailable as error:
+                if attempt == attempts:
+                    raise
+                logger.info("publish-api %s %s: %s; retry %d", method, path, error, attempt)
+                time.sleep(RETRY_BACKOFF_S * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, method: str, path: str, body: Optional[Dict[str, Any]]) -> Tuple[Any, int]:
+        try:
+            response = self._session.request(method, self._base + path, json=body,
+                                             headers=self._headers, timeout=self._timeout)
+        except requests.RequestException as error:
+            raise PublishApiUnavailable(
+                f"publish-api unreachable ({type(error).__name__})") from None
+        if response.status_code >= 400:
+            raise _error_from(method, path, response)
+        if response.status_code == 204 or not response.content:
+            return None, response.status_code
+        try:
+            return response.json(), response.status_code
+        except ValueError:
+            raise PublishApiUnavailable("publish-api sent a body that is not JSON",
+                                        status=response.status_code) from None
+
+
+def _error_from(method: str, path: str, response: requests.Response) -> PublishApiError:
+    try:
+        error = (response.json() or {}).get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    status = response.status_code
+    kind = _ERRORS_BY_STATUS.get(status, PublishApiError)
+    if status >= 500:
+        kind = PublishApiUnavailable
+    code, message = error.get("code", ""), error.get("message", response.reason or "")
+    log = logger.warning if status >= 500 or status == 401 else logger.info
+    log("publish-api %s %s answered %d %s", method, path, status, code)
+    return kind(f"publish-api {status} {code}: {message}", status=status, code=code,
+                field=error.get("field"))
+
+
+def _owner(team_id: str, user_id: str) -> str:
+    return f"/v1/users/{quote(team_id, safe='')}/{quote(user_id, safe='')}"
+
+
+def _topic(team_id: str, user_id: str, topic_id: Any) -> str:
+    return f"{_owner(team_id, user_id)}/topics/{quote(str(topic_id), safe='')}"

@@ -1,0 +1,62 @@
+"""The publish action: asks publish-api to publish the owner's topics as their bot.
+
+publish-broker tells the owner in Slack when the bot is live or why it failed; this action
+only reports that publishing started (or why it could not).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages, runtime
+from actions.common import ensure_owner, guarded, say
+from actions.identity import SlackUser
+from actions.publish_api import Conflict, PublishApiUnavailable
+
+logger = logging.getLogger(__name__)
+
+IN_PROGRESS = frozenset({"queued", "training", "deploying"})
+
+
+class ActionPublish(Action):
+    """Publishes all topics (the user already said yes)."""
+
+    def name(self) -> str:
+        return "action_publish"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return await guarded(self.name(), dispatcher, tracker, self.body)
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        events = await ensure_owner(tracker, user)
+        try:
+            job, queued = await runtime.blocking(runtime.publish_api().publish,
+                                                 user.team_id, user.user_id)
+        except Conflict as error:
+            if error.code != "nothing_to_publish":
+                raise
+            say(dispatcher, messages.NOTHING_TO_PUBLISH, messages.MAIN_BUTTONS[:1])
+            return events
+        except PublishApiUnavailable as error:
+            if error.code != "queue_unavailable":
+                raise
+            say(dispatcher, messages.PUBLISH_QUEUE_DOWN)
+            return events
+        logger.info("%s publish: job %s %s", user.key, job.get("id"), job.get("state"))
+        say(dispatcher, _wording(job, queued))
+        return events
+
+
+def _wording(job: Dict[str, Any], queued: bool) -> str:
+    if queued:
+        return messages.publishing_started(job.get("topic_count", "your"))
+    if job.get("state") in IN_PROGRESS:
+        return messages.ALREADY_PUBLISHING
+    return messages.NOTHING_CHANGED

@@ -1,0 +1,68 @@
+"""The action server's settings, read from the environment once and validated.
+
+Every error names the variable at fault and never shows a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to reach publish-api and the owners' bots."""
+
+    publish_api_url: str = "http://127.0.0.1:5000"
+    api_token: str = ""
+    bot_auth_token: str = ""
+    publish_api_timeout_s: float = 5.0
+    publish_api_read_retries: int = 2
+    bot_timeout_s: float = 2.0
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Settings:
+        """Reads PUBLISH_API_URL, API_TOKEN, BOT_AUTH_TOKEN, PUBLISH_API_TIMEOUT_S,
+        PUBLISH_API_READ_RETRIES and BOT_TIMEOUT_S.
+
+        Raises:
+            SettingsError: a value is missing or malformed (the message names the variable).
+        """
+        env = os.environ if environ is None else environ
+        url = env.get("PUBLISH_API_URL", cls.publish_api_url).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError("PUBLISH_API_URL must be an http(s) URL")
+        return cls(
+            publish_api_url=url,
+            api_token=_required(env, "API_TOKEN"),
+            bot_auth_token=env.get("BOT_AUTH_TOKEN", ""),
+            publish_api_timeout_s=_number(env, "PUBLISH_API_TIMEOUT_S", 5.0, 0.1, 60.0),
+            publish_api_read_retries=int(_number(env, "PUBLISH_API_READ_RETRIES", 2, 0, 5)),
+            # The issue caps a question to a bot at 2 s.
+            bot_timeout_s=_number(env, "BOT_TIMEOUT_S", 2.0, 0.1, 2.0),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set: the action server needs it to call publish-api")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value

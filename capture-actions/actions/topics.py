@@ -1,0 +1,172 @@
+"""Actions on the owner's topics: list, confirm and save a new one, edit, add a phrasing,
+delete one or all. Forms collect the values (see forms.py); these actions call publish-api.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import messages, runtime, slack_blocks
+from actions.common import clear_form_slots, ensure_owner, guarded, say, slot_text
+from actions.identity import SlackUser
+from actions.publish_api import NotFound
+
+logger = logging.getLogger(__name__)
+
+
+class ActionShowTopics(Action):
+    """Lists the owner's topics with ✅ published / 🔴 pending."""
+
+    def name(self) -> str:
+        return "action_show_topics"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return await guarded(self.name(), dispatcher, tracker, self.body)
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        events = await ensure_owner(tracker, user)
+        listing = await runtime.blocking(runtime.publish_api().list_topics,
+                                         user.team_id, user.user_id)
+        for part in slack_blocks.topic_list(listing.get("topics") or [],
+                                            int(listing.get("pending_deletions") or 0)):
+            dispatcher.utter_message(json_message=part)
+        return events
+
+
+class ActionConfirmTopic(Action):
+    """Shows the collected question and answer and asks whether to save them."""
+
+    def name(self) -> str:
+        return "action_confirm_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        question, answer = slot_text(tracker, "topic_question"), slot_text(tracker, "topic_answer")
+        say(dispatcher, messages.confirm_topic(question, answer), messages.YES_NO_BUTTONS)
+        return []
+
+
+class ActionSaveTopic(Action):
+    """Stores the confirmed topic and offers to add another."""
+
+    def name(self) -> str:
+        return "action_save_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        events = await guarded(self.name(), dispatcher, tracker, self.body)
+        return events + clear_form_slots()
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        events = await ensure_owner(tracker, user)
+        question, answer = slot_text(tracker, "topic_question"), slot_text(tracker, "topic_answer")
+        await runtime.blocking(runtime.publish_api().create_topic,
+                               user.team_id, user.user_id, question, answer)
+        logger.info("%s added a topic", user.key)
+        say(dispatcher, messages.topic_saved(question), messages.YES_NO_BUTTONS)
+        return events
+
+
+class ActionEditAnswer(Action):
+    """Replaces the answer of the topic chosen in edit_answer_form."""
+
+    def name(self) -> str:
+        return "action_edit_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        events = await guarded(self.name(), dispatcher, tracker, self.body)
+        return events + clear_form_slots()
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        topic = await runtime.blocking(
+            runtime.publish_api().update_topic, user.team_id, user.user_id,
+            tracker.get_slot("topic_id"), answer=slot_text(tracker, "new_answer"))
+        say(dispatcher, messages.answer_updated(topic.get("question", "")),
+            messages.MAIN_BUTTONS[1:3])
+        return []
+
+
+class ActionAddAlternative(Action):
+    """Adds another phrasing to the topic chosen in alternative_form."""
+
+    def name(self) -> str:
+        return "action_add_alternative"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        events = await guarded(self.name(), dispatcher, tracker, self.body)
+        return events + clear_form_slots()
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        text = slot_text(tracker, "alternative_text")
+        topic = await runtime.blocking(runtime.publish_api().add_alternative, user.team_id,
+                                       user.user_id, tracker.get_slot("topic_id"), text)
+        say(dispatcher, messages.alternative_added(topic.get("question", ""), text),
+            messages.MAIN_BUTTONS[1:3])
+        return []
+
+
+class ActionDeleteTopic(Action):
+    """Deletes the topic chosen in delete_topic_form (after the user confirmed)."""
+
+    def name(self) -> str:
+        return "action_delete_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        events = await guarded(self.name(), dispatcher, tracker, self.body)
+        return events + clear_form_slots()
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        try:
+            await runtime.blocking(runtime.publish_api().delete_topic, user.team_id,
+                                   user.user_id, tracker.get_slot("topic_id"))
+        except NotFound:
+            say(dispatcher, messages.TOPIC_GONE)
+            return []
+        say(dispatcher, messages.topic_deleted(slot_text(tracker, "topic_label")),
+            messages.MAIN_BUTTONS[1:3])
+        return []
+
+
+class ActionDeleteAllTopics(Action):
+    """Deletes every topic of the owner (after the user confirmed)."""
+
+    def name(self) -> str:
+        return "action_delete_all_topics"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return await guarded(self.name(), dispatcher, tracker, self.body)
+
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        events = await ensure_owner(tracker, user)
+        count = await runtime.blocking(runtime.publish_api().delete_all_topics,
+                                       user.team_id, user.user_id)
+        logger.info("%s deleted all %d topics", user.key, count)
+        say(dispatcher, messages.all_deleted(count), messages.MAIN_BUTTONS[:1])
+        return events
+
+
+class ActionResetSlots(Action):
+    """Empties the form slots after a cancel or a "no"."""
+
+    def name(self) -> str:
+        return "action_reset_slots"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        return clear_form_slots()

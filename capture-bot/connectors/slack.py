@@ -1,0 +1,328 @@
+"""Rasa's Slack connector, made safe for Slack's delivery habits and pointable at a local Slack.
+
+Rasa 3.6's `SlackInput` hard-codes https://slack.com/api/, processes a retried event again
+(unless the retry reason is `http_timeout`), answers a channel mention twice when it arrives as
+both `message` and `app_mention`, and ignores a body whose Content-Type carries a charset.
+`SlackConnector` keeps Rasa's signature check, parsing helpers and background processing, and
+fixes those four. Enable it in credentials.yml as `connectors.slack.SlackConnector`.
+
+Users are identified by Slack team and user ids: the sender id is `<team>:<user>` (plus the
+channel, depending on `conversation_granularity`) and the message metadata carries `team_id`,
+`user_id` and, when Slack tells us, `display_name`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, Dict, Iterable, Optional
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
+from rasa.shared.exceptions import InvalidConfigException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Slack retries an event up to three times within about five minutes.
+DEDUP_TTL_SECONDS = 15 * 60
+DEDUP_MAX_KEYS = 20_000
+PROFILE_TIMEOUT_SECONDS = 2.0
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """The connector's environment: bot token, signing secret and Web API base URL."""
+
+    bot_token: str
+    signing_secret: str
+    api_url: str = DEFAULT_SLACK_API_URL
+
+    @classmethod
+    def from_env(cls, environ: Optional[Dict[str, str]] = None) -> SlackSettings:
+        """Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_API_URL.
+
+        Raises:
+            InvalidConfigException: a required variable is missing or the URL is not http(s).
+        """
+        env = os.environ if environ is None else environ
+        api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise InvalidConfigException("SLACK_API_URL must be an http(s) URL")
+        return cls(
+            bot_token=_required(env, "SLACK_BOT_TOKEN"),
+            signing_secret=_required(env, "SLACK_SIGNING_SECRET"),
+            api_url=api_url if api_url.endswith("/") else api_url + "/",
+        )
+
+
+def _required(env: Any, name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise InvalidConfigException(f"{name} is not set: the Slack connector needs it")
+    return value
+
+
+class RecentKeys:
+    """Remembers keys for a while, to recognise an event Slack delivers more than once."""
+
+    def __init__(self, ttl_seconds: float = DEDUP_TTL_SECONDS, max_keys: int = DEDUP_MAX_KEYS):
+        self._ttl = ttl_seconds
+        self._max = max_keys
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first_time(self, keys: Iterable[str]) -> bool:
+        """Records `keys`; True unless one of them was recorded within the TTL."""
+        now = time.monotonic()
+        self._expire(now)
+        keys = [key for key in keys if key]
+        if any(key in self._seen for key in keys):
+            return False
+        for key in keys:
+            self._seen[key] = now
+        return True
+
+    def _expire(self, now: float) -> None:
+        while self._seen and (
+            len(self._seen) > self._max or now - next(iter(self._seen.values())) > self._ttl
+        ):
+            self._seen.popitem(last=False)
+
+
+class ConfigurableSlackBot(SlackBot):
+    """Rasa's Slack output channel, talking to the Web API at a configurable base URL."""
+
+    def __init__(self, token: str, api_url: str, **kwargs: Any) -> None:
+        super().__init__(token, **kwargs)
+        self.client = AsyncWebClient(token, base_url=api_url, proxy=self.proxy)
+
+
+class SlackConnector(SlackInput):
+    """Slack input channel: signed, de-duplicated events; replies through SLACK_API_URL."""
+
+    def __init__(self, *args: Any, slack_api_url: str = DEFAULT_SLACK_API_URL, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Rasa's own retry filter drops an `http_timeout` retry even when the original never
+        # arrived; de-duplication by event id and message timestamp covers every retry instead.
+        self.errors_ignore_retry = ()
+        self.slack_api_url = slack_api_url
+        self._recent = RecentKeys()
+        self._names: Dict[str, str] = {}
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        """Builds the channel from the environment plus credentials.yml's behaviour switches.
+
+        Raises:
+            InvalidConfigException: SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET is missing.
+        """
+        credentials = credentials or {}
+        settings = SlackSettings.from_env()
+        return cls(
+            settings.bot_token,
+            credentials.get("slack_channel"),
+            credentials.get("proxy"),
+            slack_retry_reason_header="x-slack-retry-reason",
+            slack_retry_number_header="x-slack-retry-num",
+            use_threads=credentials.get("use_threads", False),
+            slack_signing_secret=settings.signing_secret,
+            conversation_granularity=credentials.get("conversation_granularity", "sender"),
+            slack_api_url=settings.api_url,
+        )
+
+    def get_output_channel(
+        self, channel: Optional[str] = None, thread_id: Optional[str] = None
+    ) -> OutputChannel:
+        """The Slack output channel for replies, on the configured Web API."""
+        return ConfigurableSlackBot(
+            self.slack_token,
+            self.slack_api_url,
+            slack_channel=channel or self.slack_channel,
+            thread_id=thread_id,
+            proxy=self.proxy,
+        )
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        """The webhook Slack calls: `/webhooks/slack/webhook` (and a health route)."""
+        slack_webhook = Blueprint("slack_webhook", __name__)
+
+        @slack_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @slack_webhook.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            return await self._handle(request, on_new_message)
+
+        return slack_webhook
+
+    async def _handle(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        if not self.is_request_from_slack_authentic(request):
+            logger.warning("Rejected a Slack request: bad signature or stale timestamp")
+            return response.text("invalid signature", status=HTTPStatus.BAD_REQUEST)
+        media_type = _media_type(request.headers.get("content-type"))
+        if media_type not in PARSERS:
+            return response.text("unsupported content type",
+                                 status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            payload = PARSERS[media_type](request)
+        except (ValueError, TypeError, AttributeError):
+            logger.warning("Ignored a malformed Slack request (%s)", media_type)
+            return response.text("malformed request", status=HTTPStatus.BAD_REQUEST)
+        if media_type == "application/json":
+            return await self._handle_event(request, payload, on_new_message)
+        return await self._handle_interaction(request, payload, on_new_message)
+
+    async def _handle_event(
+        self, request: Request, body: Dict[str, Any], on_new_message: OnNewMessage
+    ) -> HTTPResponse:
+        if body.get("type") == "url_verification":
+            return response.json({"challenge": body.get("challenge")})
+        event = body.get("event") or {}
+        metadata = _event_metadata(body)
+        if not self._is_user_message(body):
+            return response.text("not a user message")
+        if not self._is_supported_channel(body, metadata):
+            return response.text("channel not supported")
+        if not self._recent.first_time(_event_keys(body)):
+            logger.info("Skipped a repeated Slack event %s", body.get("event_id"))
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
+        text = self._sanitize_user_message(event.get("text", ""), metadata["users"])
+        return await self._dispatch(request, on_new_message, text, metadata)
+
+    async def _handle_interaction(
+        self, request: Request, payload: Dict[str, Any], on_new_message: OnNewMessage
+    ) -> HTTPResponse:
+        if not self._is_interactive_message(payload):
+            return response.text("interaction not supported")
+        text = self._get_interactive_response(payload["actions"][0])
+        if text is None:
+            return response.text("User clicked link button")
+        return await self._dispatch(request, on_new_message, text, _interaction_metadata(payload))
+
+    async def _dispatch(
+        self, request: Request, on_new_message: OnNewMessage, text: str, metadata: Dict[str, Any]
+    ) -> HTTPResponse:
+        sender = f"{metadata['team_id']}:{metadata['user_id']}"
+        conversation_id = self._get_conversation_id(
+            sender, metadata.get("out_channel"), metadata.get("thread_id")
+        )
+        # Rasa acknowledges at once and runs this in a background task, so the profile
+        # look-up and the actions never delay the answer Slack waits for.
+        return await self.process_message(
+            request, self._with_profile(on_new_message), text, conversation_id, metadata
+        )
+
+    def _with_profile(self, on_new_message: OnNewMessage) -> OnNewMessage:
+        async def handle(message: UserMessage) -> Any:
+            metadata = message.metadata if message.metadata is not None else {}
+            name = await self._display_name(metadata.get("team_id"), metadata.get("user_id"))
+            if name:
+                metadata["display_name"] = name
+            return await on_new_message(message)
+
+        return handle
+
+    async def _display_name(self, team_id: Optional[str], user_id: Optional[str]) -> str:
+        key = f"{team_id}:{user_id}"
+        if key not in self._names and user_id:
+            client = AsyncWebClient(
+                self.slack_token, base_url=self.slack_api_url, timeout=PROFILE_TIMEOUT_SECONDS
+            )
+            try:
+                self._names[key] = _profile_name(await client.users_info(user=user_id))
+            except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+                logger.warning("users.info failed for %s: %s", key, type(error).__name__)
+                return ""
+        return self._names.get(key, "")
+
+
+def _media_type(content_type: Optional[str]) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _json_body(request: Request) -> Dict[str, Any]:
+    """An Events API body. Raises ValueError unless it is a JSON object."""
+    body = json.loads(request.body)
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    return body
+
+
+def _form_payload(request: Request) -> Dict[str, Any]:
+    """An interaction's `payload` form field. Raises ValueError unless it is a JSON object."""
+    payload = json.loads(request.form.get("payload") or "")
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    return payload
+
+
+PARSERS: Dict[str, Callable[[Request], Dict[str, Any]]] = {
+    "application/json": _json_body,
+    "application/x-www-form-urlencoded": _form_payload,
+}
+
+
+def _event_keys(body: Dict[str, Any]) -> list:
+    """Keys naming one Slack message: a retry repeats the event id; a mention delivered as
+    both `message` and `app_mention` repeats channel and timestamp."""
+    event = body.get("event") or {}
+    message_key = None
+    if event.get("channel") and event.get("ts"):
+        message_key = f"msg:{_team_of(body)}:{event['channel']}:{event['ts']}"
+    return [f"event:{body['event_id']}" if body.get("event_id") else None, message_key]
+
+
+def _team_of(body: Dict[str, Any]) -> str:
+    event = body.get("event") or {}
+    return event.get("user_team") or event.get("team") or body.get("team_id") or ""
+
+
+def _event_metadata(body: Dict[str, Any]) -> Dict[str, Any]:
+    event = body.get("event") or {}
+    users = list(body.get("authed_users") or [])
+    if not users and body.get("authorizations"):
+        users.append(body["authorizations"][0].get("user_id"))
+    return {
+        "out_channel": event.get("channel"),
+        "thread_id": event.get("thread_ts", event.get("ts")),
+        "users": users,
+        "team_id": _team_of(body),
+        "user_id": event.get("user", ""),
+        "channel_type": event.get("channel_type"),
+    }
+
+
+def _interaction_metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
+    user = payload.get("user") or {}
+    message = payload.get("message") or {}
+    return {
+        "out_channel": (payload.get("channel") or {}).get("id"),
+        "thread_id": message.get("thread_ts", message.get("ts")),
+        "users": [user.get("id")] if user.get("id") else [],
+        "team_id": user.get("team_id") or (payload.get("team") or {}).get("id", ""),
+        "user_id": user.get("id", ""),
+    }
+
+
+def _profile_name(answer: Any) -> str:
+    user = answer.get("user") or {}
+    profile = user.get("profile") or {}
+    return (
+        profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        or user.get("name") or ""
+    )

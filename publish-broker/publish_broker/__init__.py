@@ -1,0 +1,1 @@
+"""The publish-broker: turns a publish job into a live, per-owner Rasa bot."""

@@ -1,0 +1,157 @@
+"""The Rasa 3.6 project generated for one owner's published version.
+
+One retrieval intent ``faq`` whose response keys are the topics (``faq/t<id>``), one rule that
+answers it with the ``utter_faq`` retrieval action, and a FallbackClassifier whose
+``nlu_fallback`` is answered by ``utter_default`` ("I don't know"). The NLU pipeline is
+``FaqMatcher`` (publish_broker.nlu_components) followed by the FallbackClassifier.
+
+The project is plain data (file name → YAML text) built deterministically from the version, so
+its sha256 is the model digest: same topics and settings → same digest → no retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from publish_broker.errors import TrainingError
+from publish_broker.paraphrase import training_examples
+
+logger = logging.getLogger(__name__)
+
+FAQ_INTENT = "faq"
+FALLBACK_RESPONSE = "utter_default"
+FALLBACK_TEXT = "I don't know the answer to that yet."
+MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
+# Part of the digest: bump it when the generated project changes meaning (pipeline, rules).
+PROJECT_FORMAT = "faq-bot/1"
+
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class BotProject:
+    """A generated Rasa project: relative file name → YAML text."""
+
+    files: Mapping[str, str]
+
+    @property
+    def digest(self) -> str:
+        """sha256 (hex) of the project format and every file's content."""
+        canonical = json.dumps([PROJECT_FORMAT, sorted(self.files.items())], ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def write(self, directory: Path) -> None:
+        """Writes the files under ``directory``; raises OSError if it cannot."""
+        for name, text in sorted(self.files.items()):
+            path = directory / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+
+def topic_key(topic_id: Any) -> str:
+    """The response key of a topic inside the ``faq`` intent: ``t`` + its id, made safe."""
+    return "t" + _UNSAFE_ID_CHARS.sub("_", str(topic_id))
+
+
+def build_project(version: dict, examples_per_topic: int, fallback_threshold: float) -> BotProject:
+    """Generates the project of a version (``GET /v1/versions/{id}`` JSON).
+
+    Raises TrainingError if the version has no topics or a topic lacks a question or answer.
+    """
+    topics = _valid_topics(version)
+    nlu, responses = [], {}
+    for topic in topics:
+        key = f"{FAQ_INTENT}/{topic_key(topic['id'])}"
+        phrasings = [topic["question"], *topic.get("alternatives", [])]
+        examples = training_examples(phrasings, examples_per_topic)
+        nlu.append({"intent": key, "examples": _examples_block(examples)})
+        responses[f"utter_{key}"] = [{"text": topic["answer"]}]
+    responses[FALLBACK_RESPONSE] = [{"text": FALLBACK_TEXT}]
+    return BotProject(
+        {
+            "config.yml": _dump(_config(fallback_threshold)),
+            "domain.yml": _dump(_domain(responses)),
+            "data/nlu.yml": _dump({"version": "3.1", "nlu": nlu}),
+            "data/rules.yml": _dump({"version": "3.1", "rules": _rules()}),
+        }
+    )
+
+
+def _valid_topics(version: dict) -> list[dict]:
+    topics = version.get("topics") if isinstance(version, dict) else None
+    if not topics or not isinstance(topics, list):
+        raise TrainingError("There are no topics to publish.")
+    seen: dict[str, Any] = {}
+    for topic in topics:
+        _check_topic(topic)
+        key = topic_key(topic["id"])
+        if key in seen:
+            raise TrainingError(f"Topics {seen[key]} and {topic['id']} have clashing ids.")
+        seen[key] = topic["id"]
+    return sorted(topics, key=lambda topic: topic_key(topic["id"]))
+
+
+def _check_topic(topic: Any) -> None:
+    if not isinstance(topic, dict) or topic.get("id") in (None, ""):
+        raise TrainingError("A topic of this version is malformed (it has no id).")
+    for field in ("question", "answer"):
+        value = topic.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise TrainingError(f"Topic {topic['id']} has no {field}.")
+    alternatives = topic.get("alternatives", [])
+    if not isinstance(alternatives, list) or not all(isinstance(a, str) for a in alternatives):
+        raise TrainingError(f"The alternative questions of topic {topic['id']} are malformed.")
+
+
+def _examples_block(examples: list[str]) -> str:
+    # Square brackets would be read as Rasa entity annotations; the matcher ignores them anyway.
+    cleaned = (" ".join(e.replace("[", "(").replace("]", ")").split()) for e in examples)
+    return "".join(f"- {example}\n" for example in cleaned if example)
+
+
+def _config(fallback_threshold: float) -> dict:
+    return {
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "faq-bot",
+        "pipeline": [
+            {"name": MATCHER_COMPONENT},
+            {"name": "FallbackClassifier", "threshold": fallback_threshold},
+        ],
+        "policies": [{"name": "RulePolicy"}],
+    }
+
+
+def _domain(responses: dict) -> dict:
+    return {
+        "version": "3.1",
+        "intents": [FAQ_INTENT],
+        "responses": responses,
+        "session_config": {
+            "session_expiration_time": 60,
+            "carry_over_slots_to_new_session": True,
+        },
+    }
+
+
+def _rules() -> list[dict]:
+    return [
+        {"rule": "answer a question", "steps": [{"intent": FAQ_INTENT}, {"action": "utter_faq"}]},
+        {
+            "rule": "say I don't know",
+            "steps": [{"intent": "nlu_fallback"}, {"action": FALLBACK_RESPONSE}],
+        },
+    ]
+
+
+def _dump(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1_000_000)

@@ -1,0 +1,26 @@
+"""Domain errors of the publish-broker.
+
+Every error that ends a publish job carries ``message_for_owner``: plain words the owner reads in
+Slack. It never contains secrets, tokens or stack traces; the technical cause stays in the log
+(and in ``__cause__``).
+"""
+
+
+class BrokerError(Exception):
+    """Root of the broker's domain errors."""
+
+
+class PublishFailed(BrokerError):
+    """A publish job cannot succeed as is; ``message_for_owner`` says why in plain words."""
+
+    def __init__(self, message_for_owner: str) -> None:
+        super().__init__(message_for_owner)
+        self.message_for_owner = message_for_owner
+
+
+class TrainingError(PublishFailed):
+    """The owner's topics could not be turned into a trained bot model."""
+
+
+class DeployError(PublishFailed):
+    """A trained model could not be made live (container or process runtime)."""

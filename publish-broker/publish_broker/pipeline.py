@@ -1,0 +1,92 @@
+"""What a publish job does, step by step: the task in tasks.py is only its Celery wrapper.
+
+Every step re-reads state from publish-api and is safe to repeat, so a redelivered task (its
+worker died) finishes the job: a model whose digest is already live is not retrained or
+redeployed, and publish-api lets the new task take over a job stuck in training/deploying.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import notify
+from .api_client import PublishApiClient
+from .errors import PublishFailed
+from .notify import SlackNotifier
+from .runtime.base import BotKey, BotRuntime
+from .training import Trainer
+
+logger = logging.getLogger(__name__)
+
+FINAL_STATES = ("live", "failed", "superseded")
+UNEXPECTED_FAILURE = "something went wrong on our side while building your bot. Please try again."
+
+
+@dataclass
+class Publisher:
+    """The broker's collaborators; built once per worker process (see worker.py)."""
+
+    api: PublishApiClient
+    trainer: Trainer
+    runtime: BotRuntime
+    notifier: SlackNotifier
+    work_dir: Path
+
+    def run(self, job_id: int) -> str:
+        """Take job `job_id` from queued to live (or failed); returns the final state.
+
+        Raises JobClosed (nothing to do), OwnerBusy and ApiUnavailable (retry later).
+        """
+        job = self.api.job(job_id)
+        if job["state"] in FINAL_STATES:
+            logger.info("job %s is already %s", job_id, job["state"])
+            return job["state"]
+        self.api.transition(job_id, "training")
+        version = self.api.version(job["version_id"])
+        try:
+            self._build_and_deploy(job_id, version)
+        except PublishFailed as exc:
+            return self.fail(job, exc.message_for_owner)
+        return "live"
+
+    def fail(self, job: dict, reason: str) -> str:
+        """Record the failure and tell the owner; the live version keeps answering."""
+        logger.warning("job %s failed: %s", job["id"], reason)
+        self.api.transition(job["id"], "failed", error=reason)
+        self.notifier.tell(job["user_id"], notify.failed_message(reason))
+        return "failed"
+
+    def _build_and_deploy(self, job_id: int, version: dict) -> None:
+        key = BotKey(version["team_id"], version["user_id"])
+        if not version["topics"]:
+            return self._retire(job_id, key)
+        digest = self.trainer.digest(version)
+        deployment = self.runtime.status(key)
+        if deployment is None or deployment.model_digest != digest:
+            deployment = self._train_and_deploy(job_id, key, version)
+        else:
+            logger.info("job %s: model %s is already live, not retrained", job_id, digest[:12])
+            self.api.transition(job_id, "deploying")
+        self.api.transition(job_id, "live", endpoint=deployment.endpoint,
+                            model_digest=deployment.model_digest)
+        self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))
+
+    def _train_and_deploy(self, job_id: int, key: BotKey, version: dict):
+        out_dir = Path(tempfile.mkdtemp(prefix=f"job{job_id}-", dir=self.work_dir))
+        try:
+            model = self.trainer.train(version, out_dir)
+            self.api.transition(job_id, "deploying")
+            return self.runtime.deploy(key, model.path, model.digest)
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+    def _retire(self, job_id: int, key: BotKey) -> None:
+        # Every topic was deleted: the published state is "no bot", so stop the old one.
+        self.api.transition(job_id, "deploying")
+        self.runtime.stop(key)
+        self.api.transition(job_id, "live", endpoint=None, model_digest="retired")
+        self.notifier.tell(key.user_id, notify.retired_message())

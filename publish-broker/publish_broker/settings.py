@@ -1,0 +1,86 @@
+"""Typed settings of the broker, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names the variable, never its value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    API_TOKEN: str
+    BOT_AUTH_TOKEN: str
+    PUBLISH_API_URL: str = "http://127.0.0.1:5000"
+    BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    PUBLISH_QUEUE: str = "publish"
+    BOT_RUNTIME: str = "process"
+    BOT_MODELS_DIR: Path = Path("var/bots")
+    BOT_PORT_RANGE: str = "5100-5399"
+    BOT_IMAGE: str = "faqbot-bot:latest"
+    BOT_NETWORK: str = "faqbot"
+    BOT_MODELS_VOLUME: str = "faqbot-bot-models"
+    BOT_PUBLISH_PORTS: bool = False
+    BOT_MEMORY_LIMIT: str = "1g"
+    PARAPHRASES_PER_TOPIC: int = 10
+    FALLBACK_THRESHOLD: float = 0.3
+    SLACK_BOT_TOKEN: str = ""
+    SLACK_API_URL: str = "https://slack.com/api/"
+    HTTP_TIMEOUT_S: float = 10.0
+
+
+REQUIRED = {"API_TOKEN", "BOT_AUTH_TOKEN"}
+CHOICES = {"BOT_RUNTIME": ("process", "docker")}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default os.environ). Raises SettingsError naming the variable."""
+    environ = os.environ if environ is None else environ
+    values, problems = {}, []
+    for spec in fields(Settings):
+        raw = environ.get(spec.name, "").strip()
+        if not raw:
+            if spec.name in REQUIRED:
+                problems.append(f"{spec.name} is required")
+            continue
+        try:
+            values[spec.name] = _parse(spec.name, raw, spec.type)
+        except ValueError as exc:
+            problems.append(f"{spec.name}: {exc}")
+    if problems:
+        raise SettingsError("invalid publish-broker settings: " + "; ".join(problems))
+    return Settings(**values)
+
+
+def _parse(name: str, raw: str, kind: str):
+    if name in CHOICES and raw not in CHOICES[name]:
+        raise ValueError(f"must be one of {', '.join(CHOICES[name])}")
+    if name == "BOT_PORT_RANGE":
+        low, _, high = raw.partition("-")
+        if not (low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536):
+            raise ValueError("must look like 5100-5399")
+        return raw
+    parsers = {"int": int, "float": float, "Path": Path, "bool": _boolean, "str": str}
+    value = parsers[kind](raw)
+    if kind in ("int", "float") and value <= 0:
+        raise ValueError("must be positive")
+    if name == "FALLBACK_THRESHOLD" and not value < 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def port_range(settings: Settings) -> tuple[int, int]:
+    low, _, high = settings.BOT_PORT_RANGE.partition("-")
+    return int(low), int(high)

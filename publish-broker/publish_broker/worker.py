@@ -1,0 +1,59 @@
+"""Builds the broker's collaborators from settings, once per worker process, and warms them up."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from .api_client import PublishApiClient
+from .notify import SlackNotifier
+from .pipeline import Publisher
+from .runtime.base import BotRuntime
+from .settings import Settings, load_settings, port_range
+from .training import Trainer
+
+logger = logging.getLogger(__name__)
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+@cache
+def publisher() -> Publisher:
+    """The process-wide Publisher (the trainer inside keeps Rasa imported and warm)."""
+    config = settings()
+    work_dir = config.BOT_MODELS_DIR.resolve() / "work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return Publisher(
+        api=PublishApiClient(config.PUBLISH_API_URL, config.API_TOKEN, config.HTTP_TIMEOUT_S),
+        trainer=Trainer(paraphrases_per_topic=config.PARAPHRASES_PER_TOPIC,
+                        fallback_threshold=config.FALLBACK_THRESHOLD),
+        runtime=build_runtime(config),
+        notifier=SlackNotifier(config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
+        work_dir=work_dir,
+    )
+
+
+def build_runtime(config: Settings) -> BotRuntime:
+    """The runtime BOT_RUNTIME names. Docker is imported only when chosen."""
+    models_dir = config.BOT_MODELS_DIR.resolve()
+    if config.BOT_RUNTIME == "docker":
+        import docker
+
+        from .runtime.docker import DockerRuntime
+
+        return DockerRuntime(
+            docker.from_env(), config.BOT_IMAGE, config.BOT_AUTH_TOKEN, config.BOT_NETWORK,
+            config.BOT_MODELS_VOLUME, models_dir, publish_ports=config.BOT_PUBLISH_PORTS,
+            mem_limit=config.BOT_MEMORY_LIMIT)
+    from .runtime.process import ProcessRuntime
+
+    return ProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port_range=port_range(config))
+
+
+def warm_up() -> None:
+    """Import Rasa and train once, so the first real publish does not pay ~5 s of imports."""
+    publisher().trainer.warm_up()
+    logger.info("publish-broker worker is warm")

@@ -1,0 +1,191 @@
+"""The Slack connector end to end: signed Events API requests to `rasa run`, replies recorded by
+the Slack Web API stand-in. A "marker" message sent after a request that must not produce a
+reply proves the concierge has moved on, so "no reply" is asserted without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from tests.capture_bot.conftest import GENERAL_CHANNEL
+from tests.capture_bot.servers import SIGNING_SECRET
+from tests.support.slack_api import message_event, send_event, send_interaction
+
+pytestmark = pytest.mark.slow
+
+TEAM = "T0TEST"
+GREETING = "Hi! I keep your answers"
+
+
+def channel_id() -> str:
+    return "D" + uuid.uuid4().hex[:10].upper()
+
+
+def texts(posts):
+    return [post.args.get("text", "") for post in posts]
+
+
+def assert_marker_then_silence(webhook, slack, silent_channel):
+    """Sends "hi" in another DM, waits for its reply, then checks `silent_channel` got none."""
+    marker = channel_id()
+    assert send_event(webhook, SIGNING_SECRET,
+                      message_event(TEAM, "U0BOB", "hi", channel=marker)).status_code == 200
+    slack.wait_for_posts(1, channel=marker)
+    assert slack.posts(silent_channel) == []
+
+
+def test_hi_in_a_dm_gets_the_greeting_with_buttons(webhook, slack):
+    dm = channel_id()
+    response = send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi",
+                                                                 channel=dm))
+    assert response.status_code == 200
+    [post] = slack.wait_for_posts(1, channel=dm)
+    assert post.token == "xoxb-test-concierge"
+    assert post.args["text"].startswith(GREETING)
+    buttons = post.args["blocks"][1]["elements"]
+    assert [b["value"] for b in buttons] == ["/add_topic", "/show_topics", "/publish", "/help"]
+    assert all(call.ok for call in slack.calls), slack.calls
+
+
+def test_the_profile_is_looked_up_with_the_bot_token(webhook, slack):
+    dm = channel_id()
+    send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hello", channel=dm))
+    slack.wait_for_posts(1, channel=dm)
+    lookups = [c for c in slack.calls if c.method == "users.info"]
+    # Looked up once per user per process; an earlier test may have done it already.
+    assert all(c.ok and c.token == "xoxb-test-concierge" for c in lookups)
+
+
+def test_a_button_click_is_a_message(webhook, slack):
+    dm = channel_id()
+    response = send_interaction(webhook, SIGNING_SECRET, TEAM, "U0ALICE", "/help", channel=dm)
+    assert response.status_code == 200
+    [post] = slack.wait_for_posts(1, channel=dm)
+    assert post.args["text"].startswith("I can:")
+
+
+def test_a_bad_signature_is_rejected_without_reply(webhook, slack):
+    dm = channel_id()
+    response = send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi",
+                                                                 channel=dm),
+                          signature="v0=" + "0" * 64)
+    assert response.status_code == 400
+    assert_marker_then_silence(webhook, slack, dm)
+
+
+def test_a_wrong_secret_is_rejected_without_reply(webhook, slack):
+    dm = channel_id()
+    response = send_event(webhook, "not-the-secret", message_event(TEAM, "U0ALICE", "hi",
+                                                                   channel=dm))
+    assert response.status_code == 400
+    assert_marker_then_silence(webhook, slack, dm)
+
+
+def test_a_stale_timestamp_is_rejected_without_reply(webhook, slack):
+    dm = channel_id()
+    stale = int(time.time()) - 10 * 60
+    response = send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi",
+                                                                 channel=dm), timestamp=stale)
+    assert response.status_code == 400
+    assert_marker_then_silence(webhook, slack, dm)
+
+
+@pytest.mark.parametrize("reason", ["http_timeout", "http_error", "connection_failed"])
+def test_a_retried_event_gets_exactly_one_reply(webhook, slack, reason):
+    dm = channel_id()
+    event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
+    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
+    for attempt in (1, 2):
+        retry = send_event(webhook, SIGNING_SECRET, event, retry_num=attempt,
+                           retry_reason=reason)
+        assert retry.status_code == 200
+    slack.wait_for_posts(1, channel=dm)
+    assert_marker_then_silence(webhook, slack, "nowhere")
+    assert len(slack.posts(dm)) == 1
+
+
+def test_a_retry_whose_original_was_lost_is_answered(webhook, slack):
+    dm = channel_id()
+    event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
+    send_event(webhook, SIGNING_SECRET, event, retry_num=1, retry_reason="http_timeout")
+    assert len(slack.wait_for_posts(1, channel=dm)) == 1
+
+
+def test_a_mention_delivered_as_message_and_app_mention_gets_one_reply(webhook, slack):
+    ts = f"{time.time():.6f}"
+    text = "<@U0CONCIERGE> hi"
+    as_message = message_event(TEAM, "U0BOB", text, channel=GENERAL_CHANNEL,
+                               channel_type="channel", ts=ts)
+    as_mention = message_event(TEAM, "U0BOB", text, channel=GENERAL_CHANNEL,
+                               event_type="app_mention", ts=ts)
+    assert send_event(webhook, SIGNING_SECRET, as_message).status_code == 200
+    assert send_event(webhook, SIGNING_SECRET, as_mention).status_code == 200
+    slack.wait_for_posts(1, channel=GENERAL_CHANNEL)
+    assert_marker_then_silence(webhook, slack, "nowhere")
+    assert len(slack.posts(GENERAL_CHANNEL)) == 1
+    assert texts(slack.posts(GENERAL_CHANNEL))[0].startswith(GREETING)
+
+
+def test_json_with_a_charset_is_accepted(webhook, slack):
+    dm = channel_id()
+    response = send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi",
+                                                                 channel=dm),
+                          content_type="application/json; charset=utf-8")
+    assert response.status_code == 200
+    assert len(slack.wait_for_posts(1, channel=dm)) == 1
+
+
+def test_an_unsupported_content_type_is_refused_without_reply(webhook, slack):
+    dm = channel_id()
+    response = send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi",
+                                                                 channel=dm),
+                          content_type="text/plain")
+    assert response.status_code == 415
+    assert_marker_then_silence(webhook, slack, dm)
+
+
+def test_url_verification_echoes_the_challenge(webhook):
+    payload = {"type": "url_verification", "token": "legacy", "challenge": "c-123"}
+    response = send_event(webhook, SIGNING_SECRET, payload)
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "c-123"}
+
+
+def test_messages_of_bots_are_ignored(webhook, slack):
+    dm = channel_id()
+    event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
+    event["event"]["bot_id"] = "B0OTHER"
+    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
+    assert_marker_then_silence(webhook, slack, dm)
+
+
+def make_alice_live_at(publish_api, endpoint):
+    """Plays the broker's part: Alice's bot goes live at `endpoint`."""
+    owner = f"/v1/users/{TEAM}/U0ALICE"
+    assert publish_api.call("PUT", owner, json={"display_name": "Alice"}).ok
+    publish_api.call("POST", owner + "/topics", json={"question": "Q?", "answer": "A."})
+    job = publish_api.call("POST", owner + "/publish").json()["job"]
+    for body in ({"state": "training"}, {"state": "deploying"},
+                 {"state": "live", "endpoint": endpoint, "model_digest": "test"}):
+        response = publish_api.call("POST", f"/v1/jobs/{job['id']}/transitions", json=body)
+        assert response.status_code == 200, response.text
+
+
+def test_slack_is_answered_at_once_while_a_slow_action_runs(webhook, slack, publish_api,
+                                                            hanging_bot):
+    # Alice's bot never answers: the action gives up after the 2 s bot timeout.
+    make_alice_live_at(publish_api, hanging_bot.url)
+    dm = channel_id()
+    started = time.monotonic()
+    response = send_event(webhook, SIGNING_SECRET, message_event(
+        TEAM, "U0BOB", "ask <@U0ALICE> where is the wifi password?", channel=dm))
+    acknowledged = time.monotonic() - started
+    assert response.status_code == 200
+    assert acknowledged < 1.0
+    [post] = slack.wait_for_posts(1, channel=dm, timeout=20)
+    assert time.monotonic() - started >= 2.0
+    assert post.args["text"].startswith("@Alice's bot isn't responding right now.")
+    assert "Traceback" not in str(post.args)

@@ -1,0 +1,44 @@
+"""Fixtures for end-to-end tests: real publish-api, RabbitMQ, Celery worker, Rasa bots."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.services import start_broker_worker, start_publish_api
+from tests.support.slack_api import SlackApi
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="module")
+def publish_api(logs):
+    api = start_publish_api(5093, logs)
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def slack():
+    with SlackApi(bot_token="xoxb-test-broker") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bots")
+
+
+@pytest.fixture(scope="module")
+def worker_settings(slack):
+    return {"SLACK_BOT_TOKEN": "xoxb-test-broker", "SLACK_API_URL": slack.url,
+            "BOT_PORT_RANGE": "5200-5249"}
+
+
+@pytest.fixture(scope="module")
+def worker(publish_api, logs, models_dir, worker_settings):
+    worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
+    yield worker
+    worker.stop()

@@ -1,0 +1,67 @@
+import logging
+from pathlib import Path
+
+import pytest
+
+from publish_broker.notify import SlackNotifier, failed_message, live_message
+from publish_broker.settings import SettingsError, load_settings, port_range
+from tests.support.slack_api import SlackApi
+
+REQUIRED = {"API_TOKEN": "t" * 20, "BOT_AUTH_TOKEN": "b" * 20}
+
+
+def test_defaults():
+    settings = load_settings(REQUIRED)
+    assert settings.BOT_RUNTIME == "process" and settings.PUBLISH_QUEUE == "publish"
+    assert settings.BOT_MODELS_DIR == Path("var/bots") and settings.PARAPHRASES_PER_TOPIC == 10
+    assert port_range(settings) == (5100, 5399)
+
+
+def test_values_are_typed():
+    settings = load_settings({**REQUIRED, "BOT_PUBLISH_PORTS": "yes", "PARAPHRASES_PER_TOPIC": "4",
+                              "BOT_RUNTIME": "docker", "BOT_PORT_RANGE": "6000-6010"})
+    assert settings.BOT_PUBLISH_PORTS is True and settings.PARAPHRASES_PER_TOPIC == 4
+    assert port_range(settings) == (6000, 6010)
+
+
+@pytest.mark.parametrize("environ,named", [
+    ({}, "API_TOKEN is required"),
+    ({"API_TOKEN": "x" * 20}, "BOT_AUTH_TOKEN is required"),
+    ({**REQUIRED, "BOT_RUNTIME": "k8s"}, "BOT_RUNTIME"),
+    ({**REQUIRED, "PARAPHRASES_PER_TOPIC": "many"}, "PARAPHRASES_PER_TOPIC"),
+    ({**REQUIRED, "PARAPHRASES_PER_TOPIC": "0"}, "PARAPHRASES_PER_TOPIC"),
+    ({**REQUIRED, "BOT_PUBLISH_PORTS": "maybe"}, "BOT_PUBLISH_PORTS"),
+    ({**REQUIRED, "BOT_PORT_RANGE": "9-1"}, "BOT_PORT_RANGE"),
+    ({**REQUIRED, "FALLBACK_THRESHOLD": "1.5"}, "FALLBACK_THRESHOLD"),
+])
+def test_errors_name_the_variable_not_the_value(environ, named):
+    with pytest.raises(SettingsError, match=named) as raised:
+        load_settings(environ)
+    assert "x" * 20 not in str(raised.value) and "b" * 20 not in str(raised.value)
+
+
+def test_notifier_posts_to_the_owner_dm():
+    with SlackApi(bot_token="xoxb-good") as slack:
+        assert SlackNotifier("xoxb-good", slack.url).tell("UALICE", live_message(2))
+        post = slack.wait_for_posts(1, channel="UALICE")[0]
+    assert post.token == "xoxb-good" and "live with 2 topics" in post.args["text"]
+
+
+def test_notifier_failures_are_logged_without_the_token(caplog):
+    caplog.set_level(logging.DEBUG)
+    with SlackApi(bot_token="xoxb-good") as slack:
+        assert SlackNotifier("xoxb-wrong-secret", slack.url).tell("UALICE", "hi") is False
+        assert slack.posts() == []
+    assert SlackNotifier("xoxb-wrong-secret", "http://127.0.0.1:1/api/").tell("U1", "hi") is False
+    assert "xoxb-wrong-secret" not in caplog.text
+    assert "could not reach Slack" in caplog.text and "Slack refused" in caplog.text
+
+
+def test_without_a_token_nothing_is_sent():
+    with SlackApi() as slack:
+        assert SlackNotifier("", slack.url).tell("UALICE", "hi") is False
+        assert slack.calls == []
+
+
+def test_failure_message_says_the_old_version_still_answers():
+    assert "still answering" in failed_message("the topics could not be trained.")

@@ -1,0 +1,164 @@
+"""In-process Rasa training of generated bots: real Rasa, real WordNet, models loaded in-process."""
+
+import asyncio
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rasa.core.agent import Agent
+
+from publish_broker.botproject import FALLBACK_TEXT, BotProject, build_project
+from publish_broker.errors import TrainingError
+from publish_broker.training import Trainer, train_project
+from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS, faq_version
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def agent(three_topic_model):
+    return Agent.load(str(three_topic_model.path))
+
+
+def _parse(agent, text):
+    return asyncio.run(agent.parse_message(text))
+
+
+def _selected(parse):
+    return parse["response_selector"]["default"]["response"]
+
+
+def test_the_model_archive_is_named_by_its_digest(three_topic_model):
+    assert three_topic_model.path.is_file()
+    assert three_topic_model.path.name == f"{three_topic_model.digest}.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic", "answer"),
+    [
+        ("How can I reserve a room for a meeting?", "faq/t2", OFFICE_FAQ[1][2]),
+        ("When does the office open?", "faq/t3", "The office is open 8am to 6pm."),
+        ("i forgot my pasword", "faq/t1", "Use the self-service portal."),
+    ],
+)
+def test_a_paraphrase_gets_its_topic_and_answer(agent, question, topic, answer):
+    parse = _parse(agent, question)
+
+    assert parse["intent"]["name"] == "faq"
+    assert _selected(parse)["intent_response_key"] == topic
+    assert _selected(parse)["responses"] == [{"text": answer}]
+
+
+@pytest.mark.parametrize("question", [*UNRELATED_QUESTIONS, "hi", "🙂", ""])
+def test_an_unrelated_question_falls_back(agent, question):
+    assert _parse(agent, question)["intent"]["name"] == "nlu_fallback"
+
+
+def test_the_bot_says_its_answer_or_i_dont_know(agent):
+    answered = asyncio.run(agent.handle_text("how do I reserve a meeting room", sender_id="a"))
+    unknown = asyncio.run(agent.handle_text("What is the capital of France?", sender_id="a"))
+
+    assert [m["text"] for m in answered] == ["Rooms are booked in the calendar app."]
+    assert [m["text"] for m in unknown] == [FALLBACK_TEXT]
+
+
+def test_same_version_same_digest_whatever_topic_order(trainer, three_topic_model):
+    version = faq_version(3)
+    shuffled = copy.deepcopy(version)
+    shuffled["topics"].reverse()
+
+    assert trainer.digest(version) == three_topic_model.digest
+    assert trainer.digest(shuffled) == three_topic_model.digest
+
+
+def test_any_change_changes_the_digest(trainer):
+    version = faq_version(3)
+    edited = copy.deepcopy(version)
+    edited["topics"][0]["answer"] = "Call the help desk."
+
+    assert trainer.digest(edited) != trainer.digest(version)
+    assert Trainer(fallback_threshold=0.5).digest(version) != trainer.digest(version)
+    assert Trainer(paraphrases_per_topic=2).digest(version) != trainer.digest(version)
+
+
+def test_the_digest_does_not_depend_on_pythonhashseed(trainer):
+    script = (
+        "from tests.publish_broker.faq_data import faq_version\n"
+        "from publish_broker.botproject import build_project\n"
+        "print(build_project(faq_version(20), 10, 0.3).digest)\n"
+    )
+    digests = set()
+    for seed in ("0", "123"):
+        path = os.pathsep.join([str(REPO / "publish-broker"), str(REPO)])
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": path}
+        done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        digests.add(done.stdout.strip())
+
+    assert digests == {build_project(faq_version(20), 10, 0.3).digest}
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        {"id": "v", "topics": []},
+        {"id": "v"},
+        {"id": "v", "topics": [{"id": 1, "question": "  ", "answer": "a", "alternatives": []}]},
+        {"id": "v", "topics": [{"id": 1, "question": "q?", "answer": "", "alternatives": []}]},
+        {"id": "v", "topics": [{"id": 1, "question": "q?", "answer": "a", "alternatives": [3]}]},
+        {"id": "v", "topics": [{"id": "a.b", "question": "q?", "answer": "a"},
+                               {"id": "a/b", "question": "p?", "answer": "b"}]},
+    ],
+)
+def test_an_invalid_version_is_a_training_error(trainer, tmp_path, version):
+    with pytest.raises(TrainingError) as raised:
+        trainer.train(version, tmp_path)
+
+    assert raised.value.message_for_owner
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rasa_rejecting_the_project_is_a_training_error_not_systemexit(tmp_path):
+    files = dict(build_project(faq_version(1), 3, 0.3).files)
+    # A rule reading a slot the domain does not define: Rasa calls sys.exit(1) for this.
+    files["data/rules.yml"] = (
+        "version: '3.1'\nrules:\n- rule: r\n  steps:\n  - intent: faq\n"
+        "  - slot_was_set:\n    - undefined_slot: true\n  - action: utter_faq\n"
+    )
+
+    with pytest.raises(TrainingError) as raised:
+        train_project(BotProject(files), tmp_path)
+
+    assert isinstance(raised.value.__cause__, SystemExit)
+
+
+def test_odd_topic_ids_and_text_train_and_answer(trainer, tmp_path):
+    version = {"id": "v", "topics": [
+        {"id": "9f1c-uuid/x", "question": "What's [new] in {release} 2.0?", "alternatives": [],
+         "answer": 'Answers may hold "quotes", {braces}, [links](https://x.y) & émoji 🙂'},
+        {"id": 7, "question": "Quién es el responsable?", "alternatives": [], "answer": "Ana"},
+    ]}
+    model = trainer.train(version, tmp_path)
+    parse = _parse(Agent.load(str(model.path)), "what is new in release 2.0")
+
+    assert _selected(parse)["intent_response_key"] == "faq/t9f1c-uuid_x"
+    assert _selected(parse)["responses"][0]["text"] == version["topics"][0]["answer"]
+
+
+def test_warm_training_is_fast(trainer, tmp_path):
+    timings = {}
+    for count in (3, 20):
+        started = time.perf_counter()
+        trainer.train(faq_version(count, f"v{count}"), tmp_path / str(count))
+        timings[count] = time.perf_counter() - started
+    print(json.dumps({"warm_train_seconds": timings}))
+
+    assert timings[3] < 1.5
+    assert timings[20] < 1.5

@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages, runtime
 from actions.bot_client import BotUnavailable, ask
-from actions.common import guarded, say
+from actions.common import GuardedAction, say
 from actions.identity import SlackUser
 from actions.publish_api import NotFound, PublishApiError
 
@@ -43,15 +43,11 @@ def parse_ask(text: str) -> Optional[AskRequest]:
     return AskRequest(match.group(1), " ".join(question.split()).lstrip(":,;- ").strip())
 
 
-class ActionAskUser(Action):
+class ActionAskUser(GuardedAction):
     """Answers `ask @user <question>` with the owner's bot."""
 
     def name(self) -> str:
         return "action_ask_user"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        return await guarded(self.name(), dispatcher, tracker, self.body)
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    asker: SlackUser) -> List[EventType]:

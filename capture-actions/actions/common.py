@@ -5,9 +5,10 @@ and registering the owner with publish-api on first contact.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -54,6 +55,23 @@ async def guarded(action: str, dispatcher: CollectingDispatcher, tracker: Tracke
         logger.exception("%s for %s failed unexpectedly", action, user.key)
         say(dispatcher, messages.UNEXPECTED)
     return []
+
+
+class GuardedAction(Action, ABC):
+    """An action whose `body` runs for a known Slack user, every failure becoming a friendly
+    message (see `guarded`). `clears_form`: also empty the form slots afterwards."""
+
+    clears_form = False
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        events = await guarded(self.name(), dispatcher, tracker, self.body)
+        return events + (clear_form_slots() if self.clears_form else [])
+
+    @abstractmethod
+    async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   user: SlackUser) -> List[EventType]:
+        """The action's work. May raise anything: `guarded` turns it into a message."""
 
 
 def failure_message(error: PublishApiError) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages, runtime
-from actions.common import ensure_owner, guarded, say
+from actions.common import GuardedAction, ensure_owner, say
 from actions.identity import SlackUser
 from actions.publish_api import Conflict, PublishApiUnavailable
 
@@ -23,15 +23,11 @@ logger = logging.getLogger(__name__)
 IN_PROGRESS = frozenset({"queued", "training", "deploying"})
 
 
-class ActionPublish(Action):
+class ActionPublish(GuardedAction):
     """Publishes all topics (the user already said yes)."""
 
     def name(self) -> str:
         return "action_publish"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        return await guarded(self.name(), dispatcher, tracker, self.body)
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:

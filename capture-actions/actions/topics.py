@@ -12,22 +12,18 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages, runtime, slack_blocks
-from actions.common import clear_form_slots, ensure_owner, guarded, say, slot_text
+from actions.common import GuardedAction, clear_form_slots, ensure_owner, say, slot_text
 from actions.identity import SlackUser
 from actions.publish_api import NotFound
 
 logger = logging.getLogger(__name__)
 
 
-class ActionShowTopics(Action):
+class ActionShowTopics(GuardedAction):
     """Lists the owner's topics with ✅ published / 🔴 pending."""
 
     def name(self) -> str:
         return "action_show_topics"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        return await guarded(self.name(), dispatcher, tracker, self.body)
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
@@ -53,16 +49,13 @@ class ActionConfirmTopic(Action):
         return []
 
 
-class ActionSaveTopic(Action):
+class ActionSaveTopic(GuardedAction):
     """Stores the confirmed topic and offers to add another."""
 
     def name(self) -> str:
         return "action_save_topic"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        events = await guarded(self.name(), dispatcher, tracker, self.body)
-        return events + clear_form_slots()
+    clears_form = True
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
@@ -75,16 +68,13 @@ class ActionSaveTopic(Action):
         return events
 
 
-class ActionEditAnswer(Action):
+class ActionEditAnswer(GuardedAction):
     """Replaces the answer of the topic chosen in edit_answer_form."""
 
     def name(self) -> str:
         return "action_edit_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        events = await guarded(self.name(), dispatcher, tracker, self.body)
-        return events + clear_form_slots()
+    clears_form = True
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
@@ -96,16 +86,13 @@ class ActionEditAnswer(Action):
         return []
 
 
-class ActionAddAlternative(Action):
+class ActionAddAlternative(GuardedAction):
     """Adds another phrasing to the topic chosen in alternative_form."""
 
     def name(self) -> str:
         return "action_add_alternative"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        events = await guarded(self.name(), dispatcher, tracker, self.body)
-        return events + clear_form_slots()
+    clears_form = True
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
@@ -117,16 +104,13 @@ class ActionAddAlternative(Action):
         return []
 
 
-class ActionDeleteTopic(Action):
+class ActionDeleteTopic(GuardedAction):
     """Deletes the topic chosen in delete_topic_form (after the user confirmed)."""
 
     def name(self) -> str:
         return "action_delete_topic"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        events = await guarded(self.name(), dispatcher, tracker, self.body)
-        return events + clear_form_slots()
+    clears_form = True
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
@@ -141,15 +125,11 @@ class ActionDeleteTopic(Action):
         return []
 
 
-class ActionDeleteAllTopics(Action):
+class ActionDeleteAllTopics(GuardedAction):
     """Deletes every topic of the owner (after the user confirmed)."""
 
     def name(self) -> str:
         return "action_delete_all_topics"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[str, Any]) -> List[EventType]:
-        return await guarded(self.name(), dispatcher, tracker, self.body)
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.services import start_broker_worker, start_publish_api
+from publish_broker.runtime.process import ProcessRuntime
+from tests.support.services import BOT_AUTH_TOKEN, start_broker_worker, start_publish_api
 from tests.support.slack_api import SlackApi
+
+SLACK_BOT_TOKEN = "xoxb-test-concierge"  # one Slack app: the concierge and the broker share it
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,9 @@ def publish_api(logs):
 
 @pytest.fixture(scope="module")
 def slack():
-    with SlackApi(bot_token="xoxb-test-broker") as server:
+    with SlackApi(bot_token=SLACK_BOT_TOKEN) as server:
+        server.add_user("U0ALICE", "alice", "Alice")
+        server.add_user("U0BOB", "bob", "Bob")
         yield server
 
 
@@ -33,7 +38,7 @@ def models_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker_settings(slack):
-    return {"SLACK_BOT_TOKEN": "xoxb-test-broker", "SLACK_API_URL": slack.url,
+    return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
             "BOT_PORT_RANGE": "5200-5249"}
 
 
@@ -42,3 +47,5 @@ def worker(publish_api, logs, models_dir, worker_settings):
     worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
     yield worker
     worker.stop()
+    # Process bots outlive workers by design: stop every one this module's worker started.
+    ProcessRuntime(models_dir, BOT_AUTH_TOKEN, stop_on_close=True).close()

@@ -1,19 +1,30 @@
-"""Publish through publish-api → RabbitMQ → Celery worker → Rasa training → a live process bot."""
+"""Publish through publish-api → RabbitMQ → Celery worker → Rasa training → a live bot, with
+each runtime: local processes, and containers on a real Docker engine (skipped without one)."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 
+import docker
 import pytest
 
 from actions.bot_client import BotUnavailable, ask
-from publish_broker.runtime.base import BotKey
-from publish_broker.runtime.process import ProcessRuntime
-from tests.support.services import BOT_AUTH_TOKEN, start_broker_worker, wait_until
+from tests.e2e.conftest import SLACK_BOT_TOKEN
+from tests.support.docker_engine import BOT_DOCKERFILE, build_image, engine_problem
+from tests.support.services import (
+    BOT_AUTH_TOKEN,
+    start_broker_worker,
+    start_publish_api,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
-OWNER = "/v1/users/T1/UALICE"
+RUN_ID = secrets.token_hex(4).upper()
+TEAM = f"T0E2E{RUN_ID}"  # containers carry faqbot.team=<TEAM>: how teardown finds them
+OWNER = f"/v1/users/{TEAM}/UALICE"
+NO_ENGINE = engine_problem()
 TOPICS = [
     ("How do I reset my VPN password?", "Use the self-service portal at vpn.example.com."),
     ("Where can I find the holiday calendar?", "It is on the HR wiki under Calendars."),
@@ -34,16 +45,54 @@ def _final(api, job_id):
     return job if job["state"] in ("live", "failed", "superseded") else None
 
 
+@pytest.fixture(scope="module", params=["process", "docker"])
+def worker_settings(request, slack, models_dir):
+    """Overrides conftest's: the same tests run once per runtime."""
+    settings = {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
+                "BOT_PORT_RANGE": "5200-5249"}
+    if request.param == "process":
+        yield settings
+        return
+    if NO_ENGINE:
+        pytest.skip(f"no Docker engine ({NO_ENGINE}); ../shared/tools/docker-sandbox starts one")
+    yield from _docker_settings(settings, models_dir)
+
+
 @pytest.fixture(scope="module")
-def live_bot(publish_api, worker, models_dir):
+def publish_api(worker_settings, logs):
+    """Overrides conftest's: a fresh API and database per runtime."""
+    api = start_publish_api(5093, logs)
+    yield api
+    api.stop()
+
+
+def _docker_settings(settings: dict, models_dir):
+    image = f"faqbot-bot:e2e-{RUN_ID.lower()}"
+    models_dir = models_dir / "docker"
+    models_dir.mkdir()
+    build_image(BOT_DOCKERFILE, image)
+    client = docker.from_env(timeout=120)
+    network = client.networks.create(f"faqbot-e2e-{RUN_ID.lower()}", driver="bridge",
+                                     labels={"faqbot.test": RUN_ID})
+    models_dir.chmod(0o755)  # the bots' non-root user reads it through the bind mount
+    yield {**settings, "BOT_RUNTIME": "docker", "BOT_IMAGE": image, "BOT_NETWORK": network.name,
+           "BOT_MODELS_DIR": str(models_dir), "BOT_MODELS_VOLUME": str(models_dir),
+           "BOT_PUBLISH_PORTS": "true"}
+    for container in client.containers.list(all=True, filters={"label": f"faqbot.team={TEAM}"}):
+        container.remove(force=True)
+    network.remove()
+    client.images.remove(image, noprune=True)
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def live_bot(publish_api, worker):
     publish_api.call("PUT", OWNER, json={"display_name": "Alice"})
     for question, answer in TOPICS:
         publish_api.call("POST", f"{OWNER}/topics", json={"question": question, "answer": answer})
     job = _publish_and_wait(publish_api)
     assert job["state"] == "live", job
-    yield publish_api.call("GET", f"{OWNER}/bot").json()
-    # Bots outlive workers (by design); the test stops the one it made.
-    ProcessRuntime(models_dir, BOT_AUTH_TOKEN).stop(BotKey("T1", "UALICE"))
+    return publish_api.call("GET", f"{OWNER}/bot").json()
 
 
 def test_a_paraphrase_gets_the_right_answer(live_bot):
@@ -64,7 +113,8 @@ def test_the_bot_needs_its_token(live_bot):
 def test_topics_are_published_and_the_owner_was_told(publish_api, live_bot, slack):
     topics = publish_api.call("GET", f"{OWNER}/topics").json()["topics"]
     assert {t["state"] for t in topics} == {"published"}
-    posts = slack.wait_for_posts(1, channel="UALICE")
+    posts = slack.wait_for(lambda _: slack.posts(channel="UALICE"), timeout=10)
+    posts = slack.posts(channel="UALICE")
     assert "live with 3 topics" in posts[-1].args["text"]
 
 

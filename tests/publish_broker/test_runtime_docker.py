@@ -8,7 +8,6 @@ teardown, also after a failure. Owners' team ids contain the run id, so runs nev
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from tests.publish_broker.runtime_fixtures import (
     parse,
     wait_for,
 )
+from tests.support.docker_engine import BOT_DOCKERFILE, build_image, docker_marks
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = secrets.token_hex(4)
 TEST_LABELS = {"faqbot.test": f"runtime-{RUN_ID}"}
 IMAGE = "faqbot-bot:runtime-test"
@@ -37,24 +36,7 @@ OWNER = BotKey(f"T0D{RUN_ID.upper()}", "U0OWNER1")
 STRANGER = BotKey(f"T0D{RUN_ID.upper()}", "U0STRANGER")
 
 
-def _engine_problem() -> str | None:
-    try:
-        subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"`docker info` failed: {type(exc).__name__}"
-    return None
-
-
-# Decided at collection, so that no fixture (model training, image build) runs for nothing.
-_ENGINE_PROBLEM = _engine_problem()
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        _ENGINE_PROBLEM is not None,
-        reason=f"no Docker engine ({_ENGINE_PROBLEM}); ../shared/tools/docker-sandbox starts one",
-    ),
-]
+pytestmark = docker_marks()
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +51,7 @@ def client() -> docker.DockerClient:
 @pytest.fixture(scope="module")
 def bot_image(client: docker.DockerClient) -> str:
     """The bot image, built from publish-broker/bot/Dockerfile exactly as documented."""
-    started = time.monotonic()
-    build = subprocess.run(
-        ["docker", "build", "--network", "host", "-f", "publish-broker/bot/Dockerfile",
-         "-t", IMAGE, "."],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    print(f"\ndocker runtime: image build {time.monotonic() - started:.1f} s")
+    print(f"\ndocker runtime: image build {build_image(BOT_DOCKERFILE, IMAGE):.1f} s")
     return IMAGE
 
 

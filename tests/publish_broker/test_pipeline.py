@@ -1,0 +1,152 @@
+"""Publisher.run, the task's logic, driven in-process against a real publish-api (Postgres),
+real training and real process bots: the paths the end-to-end tests cannot time."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from actions.bot_client import ask
+from publish_broker.api_client import JobClosed, OwnerBusy, PublishApiClient
+from publish_broker.notify import SlackNotifier
+from publish_broker.pipeline import Publisher
+from publish_broker.runtime import BotKey
+from publish_broker.runtime.process import ProcessRuntime
+from publish_broker.training import Trainer
+from tests.support.services import BOT_AUTH_TOKEN, start_publish_api
+from tests.support.slack_api import SlackApi
+
+pytestmark = pytest.mark.slow
+
+TEAM = "T0PIPE"
+PORTS = (5260, 5266)
+VPN = {"question": "How do I reset my VPN password?", "answer": "Use the VPN portal."}
+WIFI = {"question": "What is the guest wifi password?", "answer": "It is on the fridge."}
+
+
+class CountingTrainer(Trainer):
+    """The real trainer, counting how often it really trains."""
+
+    trainings = 0
+
+    def train(self, version, out_dir):
+        self.trainings += 1
+        return super().train(version, out_dir)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    running = start_publish_api(5097, tmp_path_factory.mktemp("pipeline-logs"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def slack():
+    with SlackApi(bot_token="xoxb-pipeline") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def publisher(api, slack, tmp_path_factory):
+    trainer = CountingTrainer(paraphrases_per_topic=6)
+    trainer.warm_up()
+    runtime = ProcessRuntime(tmp_path_factory.mktemp("pipeline-bots"), BOT_AUTH_TOKEN,
+                             port_range=PORTS, stop_on_close=True)
+    yield Publisher(PublishApiClient(api.url, api.token), trainer, runtime,
+                    SlackNotifier("xoxb-pipeline", slack.url), tmp_path_factory.mktemp("work"))
+    runtime.close()
+
+
+def owner(api, user_id: str, *topics: dict) -> str:
+    path = f"/v1/users/{TEAM}/{user_id}"
+    api.call("PUT", path, json={"display_name": user_id})
+    for topic in topics:
+        api.call("POST", f"{path}/topics", json=topic)
+    return path
+
+
+def publish(api, path: str) -> int:
+    response = api.call("POST", f"{path}/publish")
+    assert response.status_code == 202, response.text
+    return response.json()["job"]["id"]
+
+
+def test_a_version_whose_model_is_live_is_not_retrained(api, publisher):
+    path = owner(api, "U0SAME", VPN, WIFI)
+    assert publisher.run(publish(api, path)) == "live"
+    topic_id = api.call("GET", f"{path}/topics").json()["topics"][0]["id"]
+    api.call("PATCH", f"{path}/topics/{topic_id}", json={"answer": "Temporary."})
+    interim = publish(api, path)
+    api.call("PATCH", f"{path}/topics/{topic_id}", json={"answer": VPN["answer"]})
+    back = publish(api, path)  # supersedes `interim`: same content as the live version
+    trainings = publisher.trainer.trainings
+
+    assert publisher.run(interim) == "superseded"
+    assert publisher.run(back) == "live"
+    assert publisher.trainer.trainings == trainings
+    bot = api.call("GET", f"{path}/bot").json()
+    assert ask(bot["endpoint"], BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
+
+
+def test_running_a_finished_job_again_changes_nothing(api, publisher):
+    path = owner(api, "U0AGAIN", VPN)
+    job_id = publish(api, path)
+    assert publisher.run(job_id) == "live"
+    before = api.call("GET", f"/v1/jobs/{job_id}").json()
+    assert publisher.run(job_id) == "live"
+    assert api.call("GET", f"/v1/jobs/{job_id}").json() == before
+
+
+def test_a_deploy_failure_fails_the_job_and_tells_the_owner(api, publisher, slack):
+    # Every port of the runtime is taken, by other owners' bots or by these sockets.
+    path = owner(api, "U0NOPORT", WIFI)
+    blockers = [b for b in map(_listen, range(PORTS[0], PORTS[1] + 1)) if b is not None]
+    try:
+        job_id = publish(api, path)
+        assert publisher.run(job_id) == "failed"
+    finally:
+        for blocker in blockers:
+            blocker.close()
+    job = api.call("GET", f"/v1/jobs/{job_id}").json()
+    assert job["state"] == "failed" and "port" in job["error"]
+    dm = slack.wait_for_posts(1, channel="U0NOPORT")[-1].args["text"]
+    assert "Publishing failed" in dm and job["error"] in dm
+
+
+def test_deleting_every_topic_retires_the_bot(api, publisher, slack):
+    path = owner(api, "U0RETIRE", VPN)
+    assert publisher.run(publish(api, path)) == "live"
+    assert publisher.runtime.status(BotKey(TEAM, "U0RETIRE")) is not None
+    api.call("DELETE", f"{path}/topics")
+    assert publisher.run(publish(api, path)) == "live"
+    assert publisher.runtime.status(BotKey(TEAM, "U0RETIRE")) is None
+    assert api.call("GET", f"{path}/bot").json()["endpoint"] is None
+    assert "retired" in slack.wait_for_posts(2, channel="U0RETIRE")[-1].args["text"]
+
+
+def test_one_job_per_owner_at_a_time(api, publisher):
+    path = owner(api, "U0BUSY", VPN)
+    first = publish(api, path)
+    api.call("POST", f"/v1/jobs/{first}/transitions", json={"state": "training"})
+    api.call("POST", f"{path}/topics", json=WIFI)
+    second = publish(api, path)
+    with pytest.raises(OwnerBusy):
+        publisher.run(second)
+    api.call("POST", f"/v1/jobs/{first}/transitions", json={"state": "failed", "error": "x"})
+    with pytest.raises(JobClosed):
+        publisher.api.transition(first, "training")
+
+
+def _listen(port: int) -> socket.socket | None:
+    """A socket listening on `port`, or None when something else already does."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        server.bind(("127.0.0.1", port))
+    except OSError:
+        server.close()
+        return None
+    server.listen()
+    return server

@@ -91,11 +91,21 @@ async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, ques
                                         timeout=config.bot_timeout_s)
     except BotUnavailable as error:
         logger.warning("bot of %s unavailable: %s", owner.key, error)
+        await _report_down(owner, str(error))
         return messages.bot_down(label, await _record(owner, asker, question))
     if answer.is_fallback or not answer.text:
         logger.info("bot of %s does not know a question from %s", owner.key, asker.key)
         return messages.bot_does_not_know(label, await _record(owner, asker, question))
     return messages.owner_says(label, answer.text)
+
+
+async def _report_down(owner: SlackUser, error: str) -> None:
+    """Tells publish-api the bot is down, so the owner's next publish restarts it (best effort)."""
+    try:
+        await runtime.blocking(runtime.publish_api().report_bot_down, owner.team_id,
+                               owner.user_id, error)
+    except PublishApiError as failure:
+        logger.warning("reporting the bot of %s down failed: %s", owner.key, failure)
 
 
 async def _record(owner: SlackUser, asker: SlackUser, question: str) -> bool:

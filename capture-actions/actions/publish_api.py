@@ -116,6 +116,12 @@ class PublishApiClient:
         """The owner's bot. Raises NotFound (`bot_not_found`/`user_not_found`), PublishApiError."""
         return self._call("GET", f"{_owner(team_id, user_id)}/bot")
 
+    def report_bot_down(self, team_id: str, user_id: str, error: str) -> Dict[str, Any]:
+        """Marks the owner's bot unhealthy (their next publish restarts it). Raises
+        PublishApiError."""
+        body = {"health": "unhealthy", "error": error}
+        return self._call("PUT", f"{_owner(team_id, user_id)}/bot/health", body)
+
     def record_unanswered(self, team_id: str, user_id: str, question: str,
                           asker_team_id: str, asker_user_id: str) -> Dict[str, Any]:
         """Records a question the owner's bot could not answer. Raises PublishApiError."""

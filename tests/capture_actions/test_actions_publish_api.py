@@ -133,6 +133,10 @@ def test_ask_a_user_whose_bot_is_down_records_the_question(executor, publish_api
         "ask <@U0ALICE> where is the wifi?", team=team, user="U0BOB"))
     assert said(result) == messages.bot_down("@Alice", noted=True)
     assert unanswered(publish_api, team) == [("where is the wifi?", "U0BOB")]
+    bot = publish_api.call("GET", f"/v1/users/{team}/U0ALICE/bot").json()
+    assert bot["health"] == "unhealthy"  # so Alice's next publish restarts it
+    republish = publish_api.call("POST", f"/v1/users/{team}/U0ALICE/publish")
+    assert republish.status_code == 202
 
 
 def closed_port() -> int:

@@ -248,3 +248,18 @@ def test_bot_health_and_unanswered(api, owner):
         f"{owner}/unanswered", {"question": "", "asker_team_id": "T1", "asker_user_id": "UBOB"}
     )
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "question"
+
+
+def test_publishing_again_redeploys_a_bot_reported_down(api, owner, published_tasks):
+    api.post(f"{owner}/topics", TOPIC)
+    _, first = _publish(api, owner)
+    _walk(api, first["id"], "training", "deploying", "live", **LIVE)
+    api.put(f"{owner}/bot/health", {"health": "unhealthy", "error": "not answering"})
+    published_tasks.drain()
+    status, again = _publish(api, owner)
+    assert status == 202 and again["id"] != first["id"] and again["digest"] == first["digest"]
+    assert [m["args"] for m in published_tasks.drain()] == [[again["id"]]]
+    _walk(api, again["id"], "training", "deploying", "live", **LIVE)
+    assert api.get(f"{owner}/bot").get_json()["health"] == "healthy"
+    status, same = _publish(api, owner)
+    assert (status, same["id"]) == (200, again["id"])

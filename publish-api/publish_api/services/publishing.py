@@ -31,7 +31,8 @@ def publish(session: Session, owner: User, queue: PublishQueue) -> tuple[dict, b
     snapshot = [snapshot_entry(t) for t in active_topics(session, owner)]
     digest = content_digest(snapshot)
     current = _current_job(session, owner)
-    if current is not None and current.version.digest == digest:
+    unchanged = current is not None and current.version.digest == digest
+    if unchanged and not _bot_reported_down(session, current):
         return job_view(current), False
     if not snapshot and current is None:
         raise NothingToPublish("add a topic before publishing", "topics")
@@ -161,6 +162,14 @@ def _current_job(session: Session, owner: User) -> Job | None:
         .limit(1)
     )
     return session.scalars(query).first()
+
+
+def _bot_reported_down(session: Session, job: Job) -> bool:
+    """Whether `job` is live but its bot was reported down: publishing it again restarts it."""
+    if job.state != "live":
+        return False
+    bot = session.scalars(select(Bot).where(Bot.owner_id == job.owner_id)).first()
+    return bot is not None and bot.live_job_id == job.id and bot.health == "unhealthy"
 
 
 def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str) -> Job:

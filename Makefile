@@ -9,12 +9,15 @@ PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python) $(shel
 
 API_REQS  := publish-api/requirements.txt publish-api/requirements-dev.txt
 RASA_REQS := publish-broker/requirements.txt capture-bot/requirements.txt \
-             capture-actions/requirements.txt tests/requirements-rasa.txt
+             capture-actions/requirements.txt tests/requirements-rasa.txt \
+             $(wildcard publish-broker/requirements-nodeps.txt)
 
-.PHONY: help envs api-env rasa-env wordnet lint test test-api test-rasa run
+.PHONY: help envs api-env rasa-env wordnet lint test test-api test-rasa run images stack-test
 help:
-	@echo "make run    run the product locally (see README)"
-	@echo "make test   lint and run the whole test suite"
+	@echo "make run         run the product locally (see README)"
+	@echo "make test        lint and run the whole test suite"
+	@echo "make images      build the Docker images of docker-compose.yml (needs a Docker engine)"
+	@echo "make stack-test  build the images and test the Docker Compose stack end to end"
 
 api-env:
 	@scripts/ensure-env.sh api "$(PY311)" $(API_REQS) > .api-env
@@ -37,5 +40,23 @@ test-rasa: envs wordnet
 
 test: lint test-api test-rasa
 
-run: api-env
+run: envs wordnet
 	scripts/run-local.sh
+
+# The images docker-compose.yml runs, and the bot image the broker starts. `--network host`:
+# pip needs the network during the build, and on engines without a default bridge (CI) only
+# the host network has it; elsewhere it is harmless.
+IMAGE_TAG ?= latest
+IMAGES := publish-api:publish-api/Dockerfile publish-broker:publish-broker/Dockerfile \
+          capture-actions:capture-actions/Dockerfile capture-bot:capture-bot/Dockerfile \
+          bot:publish-broker/bot/Dockerfile
+images:
+	@set -e; for spec in $(IMAGES); do \
+	  echo "building faqbot-$${spec%%:*}:$(IMAGE_TAG)"; \
+	  docker build --network host -q -f $${spec#*:} -t faqbot-$${spec%%:*}:$(IMAGE_TAG) . ; \
+	done
+
+# The whole Docker Compose stack: images, `docker-compose up`, an ask through Slack's protocol.
+stack-test: envs wordnet
+	FAQBOT_STACK_TEST=1 NLTK_DATA=$${NLTK_DATA:-$$HOME/.cache/faqbot/nltk_data} \
+	  $$(cat .rasa-env)/bin/python -m pytest tests/stack $(PYTEST_ARGS)

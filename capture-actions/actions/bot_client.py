@@ -66,6 +66,16 @@ def ask(endpoint: str, token: str, question: str, timeout: float = 2.0) -> BotAn
         raise BotUnavailable(f"bot at {endpoint} sent an unreadable answer") from exc
 
 
+def answers(endpoint: str, token: str, timeout: float = 2.0) -> bool:
+    """Whether the bot at ``endpoint`` is up and accepts the token (``GET /status``)."""
+    try:
+        response = requests.get(f"{endpoint.rstrip('/')}/status", params={"token": token},
+                                timeout=timeout)
+    except requests.RequestException:
+        return False
+    return response.status_code == 200
+
+
 def answer_from_parse(parse: dict[str, Any]) -> BotAnswer:
     """Turns a ``/model/parse`` result into a BotAnswer.
 

@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import messages, runtime
+from actions.bot_client import answers
 from actions.common import GuardedAction, ensure_owner, say
 from actions.identity import SlackUser
 from actions.publish_api import Conflict, PublishApiUnavailable
@@ -45,9 +46,24 @@ class ActionPublish(GuardedAction):
                 raise
             say(dispatcher, messages.PUBLISH_QUEUE_DOWN)
             return events
+        if not queued and job.get("state") == "live" and not await _bot_answers(user):
+            # Nothing changed, but the live bot is gone (e.g. its host restarted): redeploy it.
+            await runtime.blocking(runtime.publish_api().report_bot_down, user.team_id,
+                                   user.user_id, "not answering when its owner published")
+            job, queued = await runtime.blocking(runtime.publish_api().publish,
+                                                 user.team_id, user.user_id)
         logger.info("%s publish: job %s %s", user.key, job.get("id"), job.get("state"))
         say(dispatcher, _wording(job, queued))
         return events
+
+
+async def _bot_answers(user: SlackUser) -> bool:
+    bot = await runtime.blocking(runtime.publish_api().get_bot, user.team_id, user.user_id)
+    if not bot.get("endpoint"):
+        return True  # retired on purpose: nothing to restart
+    config = runtime.settings()
+    return await runtime.blocking(answers, bot["endpoint"], config.bot_auth_token,
+                                  timeout=config.bot_timeout_s)
 
 
 def _wording(job: Dict[str, Any], queued: bool) -> str:

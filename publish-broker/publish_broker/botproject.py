@@ -3,7 +3,9 @@
 One retrieval intent ``faq`` whose response keys are the topics (``faq/t<id>``), one rule that
 answers it with the ``utter_faq`` retrieval action, and a FallbackClassifier whose
 ``nlu_fallback`` is answered by ``utter_default`` ("I don't know"). The NLU pipeline is
-``FaqMatcher`` (publish_broker.nlu_components) followed by the FallbackClassifier.
+``FaqMatcher`` (publish_broker.nlu_components) followed by the FallbackClassifier; the matcher
+is told the same threshold, so that its calibrated cut between "known" and "I don't know" lands
+exactly on it.
 
 The project is plain data (file name → YAML text) built deterministically from the version, so
 its sha256 is the model digest: same topics and settings → same digest → no retraining.
@@ -32,7 +34,9 @@ FALLBACK_RESPONSE = "utter_default"
 FALLBACK_TEXT = "I don't know the answer to that yet."
 MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
 # Part of the digest: bump it when the generated project changes meaning (pipeline, rules).
-PROJECT_FORMAT = "faq-bot/1"
+PROJECT_FORMAT = "faq-bot/2"
+# Intent-level metadata telling the matcher which examples the owner wrote (see FaqMatcher).
+OWNER_SOURCE, PARAPHRASE_SOURCE = "owner", "wordnet"
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -72,8 +76,7 @@ def build_project(version: dict, examples_per_topic: int, fallback_threshold: fl
     for topic in topics:
         key = f"{FAQ_INTENT}/{topic_key(topic['id'])}"
         phrasings = [topic["question"], *topic.get("alternatives", [])]
-        examples = training_examples(phrasings, examples_per_topic)
-        nlu.append({"intent": key, "examples": _examples_block(examples)})
+        nlu.extend(_nlu_blocks(key, phrasings, examples_per_topic))
         responses[f"utter_{key}"] = [{"text": topic["answer"]}]
     responses[FALLBACK_RESPONSE] = [{"text": FALLBACK_TEXT}]
     return BotProject(
@@ -112,6 +115,19 @@ def _check_topic(topic: Any) -> None:
         raise TrainingError(f"The alternative questions of topic {topic['id']} are malformed.")
 
 
+def _nlu_blocks(key: str, phrasings: list[str], examples_per_topic: int) -> list[dict]:
+    """The owner's phrasings and their WordNet paraphrases as two blocks of one intent, each
+    marked with its source: the matcher encodes only the owner's (see FaqMatcher)."""
+    examples = training_examples(phrasings, examples_per_topic)
+    owned = len({" ".join(p.split()).casefold() for p in phrasings if p.strip()})
+    blocks = [{"intent": key, "metadata": {"source": OWNER_SOURCE},
+               "examples": _examples_block(examples[:owned])}]
+    if examples[owned:]:
+        blocks.append({"intent": key, "metadata": {"source": PARAPHRASE_SOURCE},
+                       "examples": _examples_block(examples[owned:])})
+    return blocks
+
+
 def _examples_block(examples: list[str]) -> str:
     # Square brackets would be read as Rasa entity annotations; the matcher ignores them anyway.
     cleaned = (" ".join(e.replace("[", "(").replace("]", ")").split()) for e in examples)
@@ -124,7 +140,7 @@ def _config(fallback_threshold: float) -> dict:
         "language": "en",
         "assistant_id": "faq-bot",
         "pipeline": [
-            {"name": MATCHER_COMPONENT},
+            {"name": MATCHER_COMPONENT, "fallback_threshold": fallback_threshold},
             {"name": "FallbackClassifier", "threshold": fallback_threshold},
         ],
         "policies": [{"name": "RulePolicy"}],

@@ -100,6 +100,16 @@ def test_publish_starts_once_then_reports_it_is_under_way(executor, team):
     assert said(second) == messages.ALREADY_PUBLISHING
 
 
+def test_publishing_unchanged_topics_restarts_a_bot_that_is_gone(executor, publish_api, team):
+    add_topic(executor, team, "Where is the wifi password?", "On the fridge.")
+    run(executor, "action_publish", tracker("yes", team=team))
+    make_live_at(publish_api, team, f"http://127.0.0.1:{closed_port()}")
+    result = run(executor, "action_publish", tracker("yes", team=team))
+    assert messages.publishing_started(1) in said(result)
+    job = publish_api.call("GET", f"/v1/users/{team}/U0ALICE/bot").json()
+    assert job["health"] == "unhealthy"  # until the new job goes live
+
+
 def test_publish_with_nothing_to_publish(executor, team):
     run(executor, "action_show_topics", tracker("list", team=team))
     result = run(executor, "action_publish", tracker("yes", team=team))

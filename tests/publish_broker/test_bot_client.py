@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from actions.bot_client import BotAnswer, BotUnavailable, ask
+from actions.bot_client import BotAnswer, BotUnavailable, answers, ask
 from tests.publish_broker.faq_data import OFFICE_FAQ
 
 pytestmark = pytest.mark.slow
@@ -92,6 +92,12 @@ def test_a_wrong_token_is_unavailable_and_not_echoed(bot):
 
     assert "401" in str(raised.value)
     assert "wrong-token" not in str(raised.value)
+
+
+def test_a_running_bot_answers_its_status_only_with_the_token(bot):
+    assert answers(bot, TOKEN)
+    assert not answers(bot, "wrong-token")
+    assert not answers("http://127.0.0.1:1", TOKEN)
 
 
 def test_nothing_listening_is_unavailable():

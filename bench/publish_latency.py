@@ -87,12 +87,14 @@ def republish_with_asker(api, owner: str, endpoint: str) -> tuple[float, int, in
     return seconds, asks[0], failures[0]
 
 
-def bot_rss_mb(runtime: str, endpoint: str) -> float:
+def bot_rss_mb(runtime: str, endpoint: str, owner: str) -> float:
     if runtime == "docker":
         import docker
 
-        name = endpoint.split("//", 1)[1].split(":", 1)[0]
-        stats = docker.from_env().containers.get(name).stats(stream=False)
+        from publish_broker.runtime.base import BotKey
+
+        team, user = owner.rsplit("/", 2)[-2:]
+        stats = docker.from_env().containers.get(BotKey(team, user).name).stats(stream=False)
         return stats["memory_stats"]["usage"] / 2**20
     import psutil
 
@@ -120,7 +122,7 @@ def run(api, runtime: str, publishes: int) -> dict:
         seconds, n_asks, n_failed = republish_with_asker(api, owner, endpoint)
         republishes.append(seconds)
         asks, failed = asks + n_asks, failed + n_failed
-        rss.append(bot_rss_mb(runtime, endpoint))
+        rss.append(bot_rss_mb(runtime, endpoint, owner))
         print(f"owner {n}: first {firsts[-1]:.2f} s, republish {seconds:.2f} s, "
               f"{n_failed}/{n_asks} failed asks, {rss[-1]:.0f} MB", file=sys.stderr)
         retire(api, owner)
@@ -165,15 +167,19 @@ def main() -> int:
 
 def run_self_started(runtime: str, publishes: int) -> dict:
     logs = Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    (logs / "bots").mkdir(mode=0o755)
     api = start_publish_api(5095, logs)
-    worker = None
+    worker, cleanup = None, []
     try:
-        worker = start_broker_worker(api, logs, logs / "bots", **runtime_settings(runtime))
+        settings = runtime_settings(runtime, logs / "bots", cleanup)
+        worker = start_broker_worker(api, logs, logs / "bots", **settings)
         return run(api, runtime, publishes)
     finally:
         if worker:
             worker.stop()
         api.stop()
+        for step in reversed(cleanup):
+            step()
 
 
 class RunningApi:
@@ -189,11 +195,24 @@ class RunningApi:
         return self.session.request(method, self.url + path, timeout=10, **kwargs)
 
 
-def runtime_settings(runtime: str) -> dict:
+def runtime_settings(runtime: str, models_dir: Path, cleanup: list) -> dict:
+    """The worker's settings for `runtime`; docker: builds the bot image from its Dockerfile
+    and makes a network, both labelled and removed afterwards (`cleanup`)."""
     if runtime == "process":
         return {"BOT_PORT_RANGE": "5250-5299"}
-    return {"BOT_RUNTIME": "docker", "BOT_PUBLISH_PORTS": "true",
-            "BOT_IMAGE": "faqbot-bot:latest", "BOT_NETWORK": "faqbot-bench"}
+    import docker
+
+    from tests.support.docker_engine import BOT_DOCKERFILE, build_image
+
+    image = "faqbot-bot:bench"
+    build_image(BOT_DOCKERFILE, image)
+    client = docker.from_env()
+    network = client.networks.create("faqbot-bench", labels={"faqbot.test": "bench"})
+    cleanup.append(network.remove)
+    cleanup.append(lambda: [c.remove(force=True) for c in client.containers.list(
+        all=True, filters={"label": "faqbot.team=TBENCH"})])
+    return {"BOT_RUNTIME": "docker", "BOT_PUBLISH_PORTS": "true", "BOT_IMAGE": image,
+            "BOT_NETWORK": network.name, "BOT_MODELS_VOLUME": str(models_dir)}
 
 
 if __name__ == "__main__":

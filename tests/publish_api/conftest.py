@@ -6,40 +6,25 @@ import json
 import os
 import uuid
 
-import psycopg2
 import pytest
 from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from publish_api import create_app
 from publish_api.migrate import upgrade
+from tests.support.services import create_database, drop_database
 
-ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 TOKEN = "test-token-0123456789abcdef"
 TABLES = "unanswered_questions, bots, jobs, versions, topics, users, workspaces"
 
 
-def _admin(sql: str) -> None:
-    connection = psycopg2.connect(ADMIN_URL)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-    connection.close()
-
-
 @pytest.fixture(scope="session")
 def database_url():
-    name = f"faqbot_test_{uuid.uuid4().hex[:10]}"
-    _admin(f"CREATE DATABASE {name}")
-    url = (
-        ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://") + "/" + name
-    )
+    name, url = create_database("faqbot_test")
     upgrade(url)
     yield url
-    _admin(f"DROP DATABASE {name} WITH (FORCE)")
+    drop_database(name)
 
 
 @pytest.fixture(scope="session")

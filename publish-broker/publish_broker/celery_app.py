@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 from celery import Celery
 from celery.signals import worker_process_init
 from kombu import Queue
 
+from .errors import PublishFailed
 from .worker import settings, warm_up
+
+logger = logging.getLogger(__name__)
 
 
 def make_celery() -> Celery:
@@ -29,4 +35,16 @@ app = make_celery()
 
 @worker_process_init.connect
 def _warm(**_kwargs) -> None:
-    warm_up()
+    # Celery only logs a failing signal handler: a worker that cannot train (bad settings, no
+    # WordNet, a broken install) would then take jobs and fail each one. Refuse to start instead.
+    try:
+        warm_up()
+    except Exception as exc:
+        logger.critical("publish-broker cannot start: %s", _reason(exc))
+        os._exit(3)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, PublishFailed):
+        return f"{exc.message_for_owner} ({type(exc.__cause__).__name__}: {exc.__cause__})"
+    return f"{type(exc).__name__}: {exc}"

@@ -24,3 +24,7 @@ class TrainingError(PublishFailed):
 
 class DeployError(PublishFailed):
     """A trained model could not be made live (container or process runtime)."""
+
+
+class WordNetMissing(BrokerError):
+    """WordNet data is not where NLTK looks: a broken installation, not an owner's mistake."""

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from publish_broker.errors import WordNetMissing
 
 logger = logging.getLogger(__name__)
 
@@ -231,8 +234,17 @@ def _synonyms(lemma: str, pos: str) -> tuple[str, ...]:
     return tuple(unique)
 
 
+@functools.cache
 def _wordnet():
-    """NLTK's WordNet reader; raises LookupError when NLTK_DATA lacks the corpus."""
+    """NLTK's WordNet reader, loaded. Raises WordNetMissing when NLTK_DATA lacks the corpus
+    (NLTK's own message suggests a download, which is never possible nor wanted here)."""
     from nltk.corpus import wordnet
 
+    try:
+        wordnet.ensure_loaded()
+    except LookupError:
+        where = os.environ.get("NLTK_DATA", "(NLTK_DATA is not set)")
+        raise WordNetMissing(
+            f"WordNet is not installed where NLTK looks ({where}): run "
+            "publish-broker/wordnet/ensure-wordnet.sh [DIR] and set NLTK_DATA to DIR") from None
     return wordnet

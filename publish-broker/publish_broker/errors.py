@@ -28,3 +28,7 @@ class DeployError(PublishFailed):
 
 class WordNetMissing(BrokerError):
     """WordNet data is not where NLTK looks: a broken installation, not an owner's mistake."""
+
+
+class RuntimeUnavailable(BrokerError):
+    """The bot runtime's engine (Docker) cannot be reached right now: retry later."""

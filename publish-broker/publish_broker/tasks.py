@@ -8,6 +8,7 @@ from celery.exceptions import MaxRetriesExceededError
 
 from .api_client import ApiUnavailable, JobClosed, OwnerBusy
 from .celery_app import app
+from .errors import RuntimeUnavailable
 from .pipeline import UNEXPECTED_FAILURE
 from .worker import publisher
 
@@ -28,7 +29,7 @@ def publish(self, job_id: int) -> str:
     except OwnerBusy:
         # Jobs of one owner run one at a time, in order: wait for the running one.
         return _retry_or_fail(self, job_id, countdown=OWNER_BUSY_RETRY_S)
-    except ApiUnavailable as exc:
+    except (ApiUnavailable, RuntimeUnavailable) as exc:
         logger.warning("job %s: %s; retrying", job_id, exc)
         return _retry_or_fail(self, job_id, countdown=min(60, 2**self.request.retries))
     except Exception:

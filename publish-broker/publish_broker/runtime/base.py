@@ -93,6 +93,7 @@ class BotRuntime(ABC):
 
         Raises:
             DeployError: the model could not be made live; the message is for the owner.
+            RuntimeUnavailable: the runtime's engine cannot be reached now (retry later).
         """
 
     @abstractmethod
@@ -105,6 +106,7 @@ class BotRuntime(ABC):
 
         Raises:
             DeployError: the bot could not be stopped.
+            RuntimeUnavailable: the runtime's engine cannot be reached now (retry later).
         """
 
     @abstractmethod

@@ -22,7 +22,7 @@ import docker.errors
 import requests
 from docker.models.containers import Container
 
-from publish_broker.errors import DeployError
+from publish_broker.errors import DeployError, RuntimeUnavailable
 from publish_broker.runtime.base import (
     BOT_ENV,
     BotApi,
@@ -98,7 +98,7 @@ class DockerRuntime(BotRuntime):
         """See ``BotRuntime.status``.
 
         Raises:
-            DeployError: the Docker engine cannot be reached.
+            RuntimeUnavailable: the Docker engine cannot be reached.
         """
         with _docker_errors("status"):
             container = self._find(key)
@@ -226,12 +226,23 @@ def _log_tail(container: Container) -> str:
 
 @contextlib.contextmanager
 def _docker_errors(action: str) -> Iterator[None]:
-    """Turn Docker engine failures into a DeployError the owner can read; log the cause."""
+    """Turn Docker engine failures into RuntimeUnavailable (transient) or a DeployError the
+    owner can read; log the cause."""
     try:
         yield
     except docker.errors.ImageNotFound as exc:
         logger.error("docker %s failed: %s", action, exc)
         raise DeployError("The bot image is missing on the server.") from exc
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        # The engine itself is away (restarting, overloaded): the task retries with backoff.
+        logger.warning("docker %s: engine unreachable: %s", action, type(exc).__name__)
+        raise RuntimeUnavailable(f"the Docker engine is unreachable ({action})") from exc
+    except docker.errors.APIError as exc:
+        if exc.is_server_error():
+            logger.warning("docker %s: engine error: %s", action, exc)
+            raise RuntimeUnavailable(f"the Docker engine failed ({action})") from exc
+        logger.error("docker %s failed: %s", action, exc)
+        raise DeployError("The bot server (Docker) refused to run the bot.") from exc
     except (docker.errors.DockerException, requests.RequestException) as exc:
         logger.error("docker %s failed: %s", action, exc)
         raise DeployError("The bot server (Docker) is not available right now.") from exc

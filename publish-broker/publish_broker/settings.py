@@ -20,7 +20,7 @@ class Settings:
     PUBLISH_QUEUE: str = "publish"
     BOT_RUNTIME: str = "process"
     BOT_MODELS_DIR: Path = Path("var/bots")
-    BOT_PORT_RANGE: str = "5100-5399"
+    BOT_PORT_RANGE: tuple[int, int] = (5100, 5399)
     BOT_IMAGE: str = "faqbot-bot:latest"
     BOT_NETWORK: str = "faqbot"
     BOT_MODELS_VOLUME: str = "faqbot-bot-models"
@@ -63,7 +63,7 @@ def _parse(name: str, raw: str, kind: str):
         low, _, high = raw.partition("-")
         if not (low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536):
             raise ValueError("must look like 5100-5399")
-        return raw
+        return int(low), int(high)
     parsers = {"int": int, "float": float, "Path": Path, "bool": _boolean, "str": str}
     value = parsers[kind](raw)
     if kind in ("int", "float") and value <= 0:
@@ -79,8 +79,3 @@ def _boolean(raw: str) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError("must be true or false")
-
-
-def port_range(settings: Settings) -> tuple[int, int]:
-    low, _, high = settings.BOT_PORT_RANGE.partition("-")
-    return int(low), int(high)

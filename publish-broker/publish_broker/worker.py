@@ -9,7 +9,7 @@ from .api_client import PublishApiClient
 from .notify import SlackNotifier
 from .pipeline import Publisher
 from .runtime.base import BotRuntime
-from .settings import Settings, load_settings, port_range
+from .settings import Settings, load_settings
 from .training import Trainer
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def build_runtime(config: Settings) -> BotRuntime:
             mem_limit=config.BOT_MEMORY_LIMIT)
     from .runtime.process import ProcessRuntime
 
-    return ProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port_range=port_range(config))
+    return ProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port_range=config.BOT_PORT_RANGE)
 
 
 def warm_up() -> None:

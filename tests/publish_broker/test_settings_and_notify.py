@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from publish_broker.notify import SlackNotifier, failed_message, live_message
-from publish_broker.settings import SettingsError, load_settings, port_range
+from publish_broker.settings import SettingsError, load_settings
 from tests.support.slack_api import SlackApi
 
 REQUIRED = {"API_TOKEN": "t" * 20, "BOT_AUTH_TOKEN": "b" * 20}
@@ -14,14 +14,14 @@ def test_defaults():
     settings = load_settings(REQUIRED)
     assert settings.BOT_RUNTIME == "process" and settings.PUBLISH_QUEUE == "publish"
     assert settings.BOT_MODELS_DIR == Path("var/bots") and settings.PARAPHRASES_PER_TOPIC == 10
-    assert port_range(settings) == (5100, 5399)
+    assert settings.BOT_PORT_RANGE == (5100, 5399)
 
 
 def test_values_are_typed():
     settings = load_settings({**REQUIRED, "BOT_PUBLISH_PORTS": "yes", "PARAPHRASES_PER_TOPIC": "4",
                               "BOT_RUNTIME": "docker", "BOT_PORT_RANGE": "6000-6010"})
     assert settings.BOT_PUBLISH_PORTS is True and settings.PARAPHRASES_PER_TOPIC == 4
-    assert port_range(settings) == (6000, 6010)
+    assert settings.BOT_PORT_RANGE == (6000, 6010)
 
 
 @pytest.mark.parametrize("environ,named", [

@@ -12,12 +12,13 @@ RASA_REQS := publish-broker/requirements.txt capture-bot/requirements.txt \
              capture-actions/requirements.txt tests/requirements-rasa.txt \
              $(wildcard publish-broker/requirements-nodeps.txt)
 
-.PHONY: help envs api-env rasa-env wordnet lint test test-api test-rasa run images stack-test
+.PHONY: help envs api-env rasa-env wordnet lint test test-api test-rasa run images image-locks stack-test
 help:
 	@echo "make run         run the product locally (see README)"
 	@echo "make test        lint and run the whole test suite"
 	@echo "make images      build the Docker images of docker-compose.yml (needs a Docker engine)"
 	@echo "make stack-test  build the images and test the Docker Compose stack end to end"
+	@echo "make image-locks rewrite the Rasa images' locks after a pin change (needs PyPI)"
 
 api-env:
 	@scripts/ensure-env.sh api "$(PY311)" $(API_REQS) > .api-env
@@ -55,6 +56,11 @@ images:
 	  echo "building faqbot-$${spec%%:*}:$(IMAGE_TAG)"; \
 	  docker build --network host -q -f $${spec#*:} -t faqbot-$${spec%%:*}:$(IMAGE_TAG) . ; \
 	done
+
+# The pinned package sets the Rasa images install with --no-deps (tensorflow-cpu for tensorflow);
+# rerun after a change to constraints/py310-rasa.txt or publish-broker/requirements.txt.
+image-locks:
+	$(PY310) scripts/lock-images.py
 
 # The whole Docker Compose stack: images, `docker-compose up`, an ask through Slack's protocol.
 stack-test: envs wordnet

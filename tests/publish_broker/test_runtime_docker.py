@@ -34,6 +34,9 @@ TEST_LABELS = {"faqbot.test": f"runtime-{RUN_ID}"}
 IMAGE = "faqbot-bot:runtime-test"
 OWNER = BotKey(f"T0D{RUN_ID.upper()}", "U0OWNER1")
 STRANGER = BotKey(f"T0D{RUN_ID.upper()}", "U0STRANGER")
+# Every owner's bot runs this image: its size is each host's download and disk. Decimal GB, as
+# `docker images` shows it. What keeps it small: scripts/lock-images.py.
+MAX_IMAGE_BYTES = 2 * 10**9
 
 
 pytestmark = docker_marks()
@@ -103,6 +106,16 @@ def test_the_image_runs_models_with_our_custom_nlu_components(client, bot_image)
     )
 
     assert output.decode().strip() != "0", "the bot must not run as root"
+
+
+def test_the_image_is_under_2_gb(client, bot_image) -> None:
+    size = client.images.get(bot_image).attrs["Size"]
+    print(f"\ndocker runtime: bot image {size:,} bytes")
+
+    assert size < MAX_IMAGE_BYTES, (
+        f"the bot image is {size / 10**9:.2f} GB; a dependency that pulls the CUDA build of "
+        "TensorFlow or another large package? (`docker history`, scripts/lock-images.py)"
+    )
 
 
 def test_bot_api_requires_the_token(live) -> None:

@@ -33,8 +33,9 @@ FAQ_INTENT = "faq"
 FALLBACK_RESPONSE = "utter_default"
 FALLBACK_TEXT = "I don't know the answer to that yet."
 MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
-# Part of the digest: bump it when the generated project changes meaning (pipeline, rules).
-PROJECT_FORMAT = "faq-bot/2"
+# Part of the digest: bump it when the generated project or the matcher's training changes
+# meaning (pipeline, rules, what FaqMatcher learns), so that every bot is retrained on publish.
+PROJECT_FORMAT = "faq-bot/3"  # 3: the matcher embeds answers, cross-validated cut
 # Intent-level metadata telling the matcher which examples the owner wrote (see FaqMatcher).
 OWNER_SOURCE, PARAPHRASE_SOURCE = "owner", "wordnet"
 

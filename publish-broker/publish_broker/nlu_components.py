@@ -134,11 +134,10 @@ class TopicScorer:
         self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical])
         self.labels = self._lexical.labels
         position = {label: index for index, label in enumerate(self.labels)}
-        embedded = [(text, source) for text, _, source in examples if source in _EMBEDDED]
-        self._index = np.array([position[label] for _, label, source in examples
-                                if source in _EMBEDDED])
-        self._is_owner = np.array([source == OWNER_SOURCE for _, source in embedded])
-        self.state = state or self._fit([text for text, _ in embedded])
+        embedded = [example for example in examples if example[2] in _EMBEDDED]
+        self._index = np.array([position[label] for _, label, _ in embedded])
+        self._is_owner = np.array([source == OWNER_SOURCE for _, _, source in embedded])
+        self.state = state or self._fit([text for text, _, _ in embedded])
 
     def _fit(self, texts: list[str]) -> dict[str, Any]:
         embeddings = load_encoder().encode(texts)

@@ -65,12 +65,17 @@ class Publisher:
         if not version["topics"]:
             return self._retire(job_id, key)
         digest = self.trainer.digest(version)
-        deployment = self.runtime.status(key)
-        if deployment is None or deployment.model_digest != digest:
-            deployment = self._train_and_deploy(job_id, key, version)
-        else:
+        deployment, stored = self.runtime.status(key), self.runtime.stored_model(key, digest)
+        if deployment is not None and deployment.model_digest == digest:
             logger.info("job %s: model %s is already live, not retrained", job_id, digest[:12])
             self.api.transition(job_id, "deploying")
+        elif stored is not None:
+            # Its bot or pool was lost (a restart, a dead host): the stored model is the same.
+            logger.info("job %s: redeploying stored model %s, not retrained", job_id, digest[:12])
+            self.api.transition(job_id, "deploying")
+            deployment = self.runtime.deploy(key, stored, digest)
+        else:
+            deployment = self._train_and_deploy(job_id, key, version)
         self.api.transition(job_id, "live", endpoint=deployment.endpoint,
                             model_digest=deployment.model_digest)
         self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))

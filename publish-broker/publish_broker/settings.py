@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class SettingsError(RuntimeError):
@@ -26,6 +30,11 @@ class Settings:
     BOT_MODELS_VOLUME: str = "faqbot-bot-models"
     BOT_PUBLISH_PORTS: bool = False
     BOT_MEMORY_LIMIT: str = "1g"
+    POOL_PORT: int = 5090
+    POOL_IMAGE: str = "faqbot-pool:latest"
+    POOL_OWNERS: int = 1000
+    POOL_MEMORY_BUDGET_MB: int = 512
+    POOL_CPUS: float = 1.0
     PARAPHRASES_PER_TOPIC: int = 10
     FALLBACK_THRESHOLD: float = 0.3
     SLACK_BOT_TOKEN: str = ""
@@ -33,18 +42,25 @@ class Settings:
     HTTP_TIMEOUT_S: float = 10.0
 
 
-REQUIRED = {"API_TOKEN", "BOT_AUTH_TOKEN"}
-CHOICES = {"BOT_RUNTIME": ("process", "docker")}
+# process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa
+# server per owner (a process; a container), ~0.5 GB each.
+CHOICES = {"BOT_RUNTIME": ("process", "docker", "rasa-process", "rasa-docker")}
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from `environ` (default os.environ). Raises SettingsError naming the variable."""
+    return read_settings(Settings, "publish-broker", environ)
+
+
+def read_settings(kind: type[T], service: str, environ: Mapping[str, str] | None = None) -> T:
+    """An instance of the settings dataclass ``kind`` from ``environ`` (default os.environ):
+    a field without a default is required. Raises SettingsError naming every bad variable."""
     environ = os.environ if environ is None else environ
     values, problems = {}, []
-    for spec in fields(Settings):
+    for spec in fields(kind):
         raw = environ.get(spec.name, "").strip()
         if not raw:
-            if spec.name in REQUIRED:
+            if spec.default is MISSING:
                 problems.append(f"{spec.name} is required")
             continue
         try:
@@ -52,8 +68,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         except ValueError as exc:
             problems.append(f"{spec.name}: {exc}")
     if problems:
-        raise SettingsError("invalid publish-broker settings: " + "; ".join(problems))
-    return Settings(**values)
+        raise SettingsError(f"invalid {service} settings: " + "; ".join(problems))
+    return kind(**values)
 
 
 def _parse(name: str, raw: str, kind: str):

@@ -39,21 +39,36 @@ def publisher() -> Publisher:
 def build_runtime(config: Settings) -> BotRuntime:
     """The runtime BOT_RUNTIME names. Docker is imported only when chosen."""
     models_dir = config.BOT_MODELS_DIR.resolve()
+    if config.BOT_RUNTIME == "process":
+        from .runtime.pool_process import PoolProcessRuntime
+
+        return PoolProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port=config.POOL_PORT,
+                                  memory_budget_mb=config.POOL_MEMORY_BUDGET_MB)
+    if config.BOT_RUNTIME == "rasa-process":
+        from .runtime.process import ProcessRuntime
+
+        return ProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port_range=config.BOT_PORT_RANGE)
+    import docker
+
     if config.BOT_RUNTIME == "docker":
-        import docker
+        from .runtime.pool_docker import PoolDockerRuntime
 
-        from .runtime.docker import DockerRuntime
-
-        return DockerRuntime(
-            docker.from_env(), config.BOT_IMAGE, config.BOT_AUTH_TOKEN, config.BOT_NETWORK,
+        return PoolDockerRuntime(
+            docker.from_env(), config.POOL_IMAGE, config.BOT_AUTH_TOKEN, config.BOT_NETWORK,
             config.BOT_MODELS_VOLUME, models_dir, publish_ports=config.BOT_PUBLISH_PORTS,
-            mem_limit=config.BOT_MEMORY_LIMIT)
-    from .runtime.process import ProcessRuntime
+            owners_per_pool=config.POOL_OWNERS, mem_limit=config.BOT_MEMORY_LIMIT,
+            memory_budget_mb=config.POOL_MEMORY_BUDGET_MB, cpus=config.POOL_CPUS)
+    from .runtime.docker import DockerRuntime
 
-    return ProcessRuntime(models_dir, config.BOT_AUTH_TOKEN, port_range=config.BOT_PORT_RANGE)
+    return DockerRuntime(
+        docker.from_env(), config.BOT_IMAGE, config.BOT_AUTH_TOKEN, config.BOT_NETWORK,
+        config.BOT_MODELS_VOLUME, models_dir, publish_ports=config.BOT_PUBLISH_PORTS,
+        mem_limit=config.BOT_MEMORY_LIMIT)
 
 
 def warm_up() -> None:
-    """Import Rasa and train once, so the first real publish does not pay ~5 s of imports."""
+    """Import Rasa and train once, so the first real publish does not pay ~5 s of imports;
+    start the bots' pools, so that owners published before a restart answer again."""
     publisher().trainer.warm_up()
+    publisher().runtime.start()
     logger.info("publish-broker worker is warm")

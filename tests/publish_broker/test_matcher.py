@@ -1,19 +1,20 @@
-"""FaqMatcher's scorer with the real encoder: the answer as evidence, the per-bot cut, and the
-confidence Rasa's FallbackClassifier reads."""
+"""The FAQ matcher (publish_broker.matcher) with the real encoder: the answer as evidence, the
+per-bot cut, the confidence the fallback threshold reads, and its saved format."""
 
 import numpy as np
 import pytest
 
-from publish_broker.nlu_components import (
+from publish_broker.matcher import (
     ANSWER_SOURCE,
+    DEFAULT_CONFIG,
     OWNER_SOURCE,
-    FaqMatcher,
+    FaqModel,
     TopicScorer,
-    _answers,
+    answer_examples,
 )
 from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS
 
-CONFIG = FaqMatcher.get_default_config()
+CONFIG = DEFAULT_CONFIG
 THRESHOLD = CONFIG["fallback_threshold"]
 
 
@@ -79,34 +80,56 @@ def test_only_topics_with_a_written_answer_get_an_answer_example():
     responses = {"utter_faq/t1": [{"text": "Use the portal."}], "utter_faq/t2": [{"text": " "}],
                  "utter_i_dont_know": [{"text": "I don't know."}]}
 
-    answers = _answers(responses, {"faq/t1", "faq/t2", "faq/t3"})
+    answers = answer_examples(responses, {"faq/t1", "faq/t2", "faq/t3"})
 
     assert answers == [("Use the portal.", "faq/t1", ANSWER_SOURCE)]
+
+
+def _responses(count: int) -> dict:
+    return {f"utter_faq/t{i}": [{"text": answer}]
+            for i, (_, _, answer, _) in enumerate(OFFICE_FAQ[:count])}
 
 
 def test_a_model_saved_by_the_previous_matcher_is_refitted_when_loaded(tmp_path):
     import json
 
-    from rasa.engine.storage.local_model_storage import LocalModelStorage
-    from rasa.engine.storage.resource import Resource
-
-    storage, resource = LocalModelStorage(tmp_path), Resource("faq_matcher")
     owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
-    responses = {f"utter_faq/t{i}": [{"text": answer}]
-                 for i, (_, _, answer, _) in enumerate(OFFICE_FAQ[:5])}
-    FaqMatcher(CONFIG, storage, resource, owner + _answers(responses, {e[1] for e in owner}),
-               responses).persist()
-    saved = tmp_path / resource.name / "faq_matcher.json"
-    current = FaqMatcher.load(CONFIG, storage, resource, None)
+    FaqModel.fit(owner, _responses(5), CONFIG).save(tmp_path)
+    saved = tmp_path / "faq_matcher.json"
+    current = FaqModel.load(tmp_path)
     # As revision 1 saved it: no answers among the examples, a cut on another scale.
     payload = json.loads(saved.read_text())
     payload.pop("revision")
     payload.update(examples=owner, cut=0.95)
     saved.write_text(json.dumps(payload))
 
-    upgraded = FaqMatcher.load(CONFIG, storage, resource, None)
+    upgraded = FaqModel.load(tmp_path)
 
-    assert upgraded._scorer.state["cut"] == pytest.approx(current._scorer.state["cut"])
+    assert upgraded.state["cut"] == pytest.approx(current.state["cut"])
     ranked, expected = (m._scorer.rank("the calendar app") for m in (upgraded, current))
     assert [label for label, _ in ranked] == [label for label, _ in expected]
     assert [c for _, c in ranked] == pytest.approx([c for _, c in expected])
+
+
+def test_a_saved_model_answers_exactly_as_the_fitted_one(tmp_path):
+    fitted = FaqModel.fit([e for e in _examples(5) if e[2] == OWNER_SOURCE], _responses(5),
+                          {**CONFIG, "fallback_threshold": 0.4})
+    fitted.save(tmp_path)
+
+    loaded = FaqModel.load(tmp_path)
+
+    assert loaded.config["fallback_threshold"] == 0.4  # the configuration travels with it
+    for question in [p for *_, p in OFFICE_FAQ[:5]] + UNRELATED_QUESTIONS:
+        assert loaded.parse(question) == fitted.parse(question), question
+
+
+def test_parse_applies_the_fallback_threshold_as_rasa_does(scorers):
+    model = FaqModel.fit([e for e in _examples(5) if e[2] == OWNER_SOURCE], _responses(5))
+
+    known, unknown = model.parse(OFFICE_FAQ[1][3]), model.parse(UNRELATED_QUESTIONS[0])
+
+    assert known["intent"]["name"] == "faq" and known["intent"]["confidence"] >= THRESHOLD
+    assert known["response_selector"]["default"]["response"]["intent_response_key"] == "faq/t1"
+    assert unknown["intent"] == {"name": "nlu_fallback", "confidence": THRESHOLD}
+    assert unknown["intent_ranking"][0] == unknown["intent"]
+    assert unknown["intent_ranking"][1]["name"] == "faq"

@@ -11,27 +11,25 @@ named ``<digest>.tar.gz``, so the model a bot reports in ``GET /status`` names i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import json
 import logging
 import os
 import re
-import shutil
 import time
 import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from publish_broker.errors import DeployError
+from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name
 
 logger = logging.getLogger(__name__)
 
-MODEL_SUFFIX = ".tar.gz"
 # Bots never train (no cache) and run a small pipeline (one BLAS thread is faster, not slower).
 BOT_ENV = {
     "RASA_MAX_CACHE_SIZE": "0",
@@ -43,7 +41,6 @@ BOT_ENV = {
 }
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 _PLAIN = re.compile(r"[a-z0-9]+")
-_DIGEST = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +81,8 @@ class Deployment:
 class BotRuntime(ABC):
     """Hosts owners' bots. Implementations are safe to call from several worker processes."""
 
+    models_dir: Path  # where the broker stores each bot's models: <models_dir>/<bot name>/
+
     @abstractmethod
     def deploy(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
         """Make ``model_path`` the live model of ``key``'s bot and return once it answers with it.
@@ -109,6 +108,18 @@ class BotRuntime(ABC):
             RuntimeUnavailable: the runtime's engine cannot be reached now (retry later).
         """
 
+    def stored_model(self, key: BotKey, model_digest: str) -> Path | None:
+        """The stored model file of this digest for ``key``, if the runtime still has it (a
+        bot lost with its host is redeployed from it instead of being trained again)."""
+        with contextlib.suppress(ValueError):
+            path = self.models_dir / key.name / model_file_name(model_digest)
+            return path if path.is_file() else None
+        return None
+
+    def start(self) -> None:  # noqa: B027 - a hook: runtimes without shared hosts need none
+        """Bring up what serves the bots already deployed (pools); bots run on their own
+        otherwise. Raises DeployError or RuntimeUnavailable."""
+
     @abstractmethod
     def close(self) -> None:
         """Release what the runtime holds (bots keep running unless documented otherwise)."""
@@ -118,69 +129,6 @@ class BotRuntime(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def model_file_name(model_digest: str) -> str:
-    """The file name a model of this digest has in a bot's model directory.
-
-    Raises:
-        ValueError: the digest could not be part of a file name.
-    """
-    if not _DIGEST.fullmatch(model_digest):
-        raise ValueError("model digest must be 1-128 letters, digits, '-' or '_'")
-    return model_digest + MODEL_SUFFIX
-
-
-def install_model(model_path: Path, bot_dir: Path, model_digest: str) -> Path:
-    """Copy a trained model into a bot's model directory, atomically, readable by the bot.
-
-    The copy gets a fresh mtime, so a bot pointed at the directory loads it as the newest.
-
-    Raises:
-        DeployError: the model file cannot be read or the directory cannot be written.
-    """
-    target = bot_dir / model_file_name(model_digest)
-    incoming = bot_dir / f".incoming-{os.getpid()}-{target.name}"
-    try:
-        bot_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
-        shutil.copyfile(model_path, incoming)
-        os.chmod(incoming, 0o644)
-        os.replace(incoming, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            incoming.unlink(missing_ok=True)
-        logger.error("could not install model %s into %s: %s", model_path, bot_dir, exc)
-        raise DeployError("The trained bot could not be stored for deployment.") from exc
-    return target
-
-
-def prune_models(bot_dir: Path, keep_digest: str | None) -> None:
-    """Delete the bot's model files other than ``keep_digest`` (all of them when None)."""
-    keep = model_file_name(keep_digest) if keep_digest else None
-    for path in bot_dir.glob("*" + MODEL_SUFFIX):
-        if path.name != keep:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
-def discard_model(bot_dir: Path, model_digest: str, live: Deployment | None) -> None:
-    """Delete a model that did not go live, so that a restarted bot never loads it instead."""
-    if live is None or live.model_digest != model_digest:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            (bot_dir / model_file_name(model_digest)).unlink()
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if missing): one deploy per bot at a time,
-    across threads and worker processes alike."""
-    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class BotApi:

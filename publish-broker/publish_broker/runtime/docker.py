@@ -23,17 +23,19 @@ import requests
 from docker.models.containers import Container
 
 from publish_broker.errors import DeployError, RuntimeUnavailable
+from publish_broker.modelfiles import (
+    discard_model,
+    file_lock,
+    install_model,
+    model_file_name,
+    prune_models,
+)
 from publish_broker.runtime.base import (
     BOT_ENV,
     BotApi,
     BotKey,
     BotRuntime,
     Deployment,
-    discard_model,
-    file_lock,
-    install_model,
-    model_file_name,
-    prune_models,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,11 +87,11 @@ class DockerRuntime(BotRuntime):
         with file_lock(bot_dir / ".lock"):
             install_model(Path(model_path), bot_dir, model_digest)
             try:
-                with _docker_errors("deploy"):
+                with docker_errors("deploy"):
                     deployment = self._make_live(key, model_digest)
             except DeployError:
                 with contextlib.suppress(DeployError):
-                    discard_model(bot_dir, model_digest, self.status(key))
+                    discard_model(bot_dir, model_digest, _digest(self.status(key)))
                 raise
             prune_models(bot_dir, model_digest)
             return deployment
@@ -100,7 +102,7 @@ class DockerRuntime(BotRuntime):
         Raises:
             RuntimeUnavailable: the Docker engine cannot be reached.
         """
-        with _docker_errors("status"):
+        with docker_errors("status"):
             container = self._find(key)
             if not _is_running(container):
                 return None
@@ -111,7 +113,7 @@ class DockerRuntime(BotRuntime):
     def stop(self, key: BotKey) -> None:
         """See ``BotRuntime.stop``; the bot's model files go too."""
         bot_dir = self.models_dir / key.name
-        with file_lock(bot_dir / ".lock"), _docker_errors("stop"):
+        with file_lock(bot_dir / ".lock"), docker_errors("stop"):
             container = self._find(key)
             if container is not None:
                 container.remove(force=True)
@@ -225,7 +227,7 @@ def _log_tail(container: Container) -> str:
 
 
 @contextlib.contextmanager
-def _docker_errors(action: str) -> Iterator[None]:
+def docker_errors(action: str) -> Iterator[None]:
     """Turn Docker engine failures into RuntimeUnavailable (transient) or a DeployError the
     owner can read; log the cause."""
     try:
@@ -246,3 +248,7 @@ def _docker_errors(action: str) -> Iterator[None]:
     except (docker.errors.DockerException, requests.RequestException) as exc:
         logger.error("docker %s failed: %s", action, exc)
         raise DeployError("The bot server (Docker) is not available right now.") from exc
+
+
+def _digest(deployment: Deployment | None) -> str | None:
+    return deployment.model_digest if deployment else None

@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -22,23 +21,23 @@ from pathlib import Path
 import psutil
 
 from publish_broker.errors import DeployError
+from publish_broker.modelfiles import (
+    discard_model,
+    file_lock,
+    install_model,
+    prune_models,
+)
 from publish_broker.runtime.base import (
     BOT_ENV,
     BotApi,
     BotKey,
     BotRuntime,
     Deployment,
-    discard_model,
-    file_lock,
-    install_model,
-    prune_models,
 )
+from publish_broker.runtime.local import child_env, create_time, is_alive, write_json
 
 logger = logging.getLogger(__name__)
 
-# The bot loads models that may name publish_broker.nlu_components.
-_BROKER_ROOT = Path(__file__).resolve().parents[2]
-_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "NLTK_DATA")
 _STATE_FILE = "bot.json"
 
 
@@ -91,7 +90,7 @@ class ProcessRuntime(BotRuntime):
             try:
                 deployment = self._make_live(key, installed, model_digest)
             except DeployError:
-                discard_model(bot_dir, model_digest, self.status(key))
+                discard_model(bot_dir, model_digest, _digest(self.status(key)))
                 raise
             prune_models(bot_dir, model_digest)
             return deployment
@@ -136,15 +135,15 @@ class ProcessRuntime(BotRuntime):
         api = self._api(bot)
         if api.current_digest() != digest:
             api.load_model(str(installed), timeout=self._load_timeout)
-            api.wait_for_model(digest, self._load_timeout, alive=lambda: _is_alive(bot))
+            api.wait_for_model(digest, self._load_timeout, alive=lambda: is_alive(bot))
         return Deployment(api.endpoint, digest)
 
     def _start(self, key: BotKey, installed: Path, digest: str) -> Deployment:
         with file_lock(self.models_dir / ".ports.lock"):
             port = self._free_port(key)
             child = self._spawn(key, port, installed)
-            bot = _BotProcess(key.team_id, key.user_id, child.pid, _create_time(child.pid), port)
-            _write_json(self._bot_dir(key) / _STATE_FILE, asdict(bot))
+            bot = _BotProcess(key.team_id, key.user_id, child.pid, create_time(child.pid), port)
+            write_json(self._bot_dir(key) / _STATE_FILE, asdict(bot))
         self._children[child.pid] = child
         try:
             self._api(bot).wait_for_model(
@@ -174,10 +173,7 @@ class ProcessRuntime(BotRuntime):
             raise DeployError("The bot program could not be started on this machine.") from exc
 
     def _bot_env(self) -> dict[str, str]:
-        # Only what a bot needs: the broker's own secrets (database, Slack) stay out of it.
-        env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
-        paths = [str(_BROKER_ROOT), os.environ.get("PYTHONPATH", "")]
-        return {**env, **BOT_ENV, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        return {**child_env(), **BOT_ENV}
 
     def _free_port(self, key: BotKey) -> int:
         low, high = self._ports
@@ -214,7 +210,7 @@ class ProcessRuntime(BotRuntime):
         if child is not None and child.poll() is not None:
             del self._children[bot.pid]  # our own child died: reaped, so not a zombie
             return False
-        return _is_alive(bot)
+        return is_alive(bot)
 
     def _all_bots(self, live_only: bool = True) -> list[_BotProcess]:
         bots = (_read_bot(path) for path in self.models_dir.glob(f"*/{_STATE_FILE}"))
@@ -231,22 +227,6 @@ class ProcessRuntime(BotRuntime):
 
     def _log_path(self, key: BotKey) -> Path:
         return self._bot_dir(key) / "bot.log"
-
-
-def _is_alive(bot: _BotProcess) -> bool:
-    """True if ``bot.pid`` is still the process we started (not a recycled pid, not a zombie)."""
-    try:
-        process = psutil.Process(bot.pid)
-        return process.create_time() == bot.create_time and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _create_time(pid: int) -> float:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
-        return 0.0  # died at once: the health check reports it
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -267,7 +247,5 @@ def _read_bot(path: Path) -> _BotProcess | None:
         return None
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+def _digest(deployment: Deployment | None) -> str | None:
+    return deployment.model_digest if deployment else None

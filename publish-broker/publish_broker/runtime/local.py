@@ -1,0 +1,58 @@
+"""What the runtimes that run local processes share: a child's environment, and telling a live
+process we started from a recycled pid."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+import psutil
+
+# Children load models that name publish_broker modules: the package must be importable.
+_BROKER_ROOT = Path(__file__).resolve().parents[2]
+_INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "NLTK_DATA")
+
+
+class Started(Protocol):
+    pid: int
+    create_time: float
+
+
+def child_env() -> dict[str, str]:
+    """Only what a bot or pool needs: the broker's own secrets (database, Slack) stay out."""
+    env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
+    paths = [str(_BROKER_ROOT), os.environ.get("PYTHONPATH", "")]
+    return {**env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def is_alive(bot: Started) -> bool:
+    """True if ``bot.pid`` is still the process we started (not a recycled pid, not a zombie)."""
+    try:
+        process = psutil.Process(bot.pid)
+        return process.create_time() == bot.create_time and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def create_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return 0.0  # died at once: the health check reports it
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict | None:
+    """A small JSON state file, or None if it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

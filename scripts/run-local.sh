@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `make run`: the whole product as local processes, no Docker needed — publish-api, the broker
-# (bots as local processes), the action server and the Slack concierge.
+# `make run`: the whole product as local processes, no Docker needed — publish-api, the bot pool
+# (every owner's bot in one process), the broker, the action server and the Slack concierge.
 #
 # Every variable has a development default (printed at start; README "Running locally"):
 # without DATABASE_URL / BROKER_URL it runs on SQLite files in the var directory, for the data
 # and as the Celery transport (kombu's `sqla+sqlite://`), so nothing else needs installing.
 # Logs: each process's output goes to <var>/log/<name>.log and, prefixed, to this terminal; each
-# bot logs to <var>/bots/<bot>/bot.log. Ctrl-C (or SIGTERM) stops everything, bots included.
+# owner's models are in <var>/bots/<bot>/. Ctrl-C (or SIGTERM) stops everything, bots included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -42,7 +42,7 @@ default CONCIERGE_HOST 127.0.0.1
 default CONCIERGE_PORT 5005
 default BOT_RUNTIME process
 default BOT_MODELS_DIR "$var/bots"
-default BOT_PORT_RANGE 5100-5399
+default POOL_PORT 5090
 default NLTK_DATA "$HOME/.cache/faqbot/nltk_data"
 export PUBLISH_API_URL=${PUBLISH_API_URL:-http://$PUBLISH_API_HOST:$PUBLISH_API_PORT}
 # Third-party deprecation warnings would drown the logs of interest.
@@ -50,7 +50,7 @@ export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
 # Rasa: no telemetry, no training cache, one BLAS thread per process (small pipelines).
 export RASA_TELEMETRY_ENABLED=false RASA_MAX_CACHE_SIZE=0 OMP_NUM_THREADS=1 \
   OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
-[ "$BOT_RUNTIME" = process ] || die "BOT_RUNTIME=$BOT_RUNTIME: make run runs bots as processes"
+[ "$BOT_RUNTIME" = process ] || die "BOT_RUNTIME=$BOT_RUNTIME: make run runs bots in a local pool"
 
 show_settings() {
   echo "run-local: data and logs in $var"
@@ -87,20 +87,8 @@ stop() {
   local watchdog=$!
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   { kill -- "-$watchdog"; wait "$watchdog"; } 2>/dev/null || true
-  stop_bots
   wait 2>/dev/null || true
   echo "run-local: stopped"
-}
-
-# Bots run in their own sessions (they outlive a broker by design); make run stops them with the
-# runtime's own stop_on_close, which checks each pid's start time before killing it.
-stop_bots() {
-  (cd publish-broker && "$rasa_python" -c '
-import os, sys
-from pathlib import Path
-from publish_broker.runtime.process import ProcessRuntime
-ProcessRuntime(Path(sys.argv[1]), os.environ["BOT_AUTH_TOKEN"], stop_on_close=True).close()
-' "$BOT_MODELS_DIR") || echo "run-local: could not stop every bot; see $BOT_MODELS_DIR/*/bot.json" >&2
 }
 
 # wait_ready NAME URL PID TIMEOUT: poll URL until it answers 200; fail if PID exits first.
@@ -148,6 +136,11 @@ show_settings
 mkdir -p "$BOT_MODELS_DIR"
 (cd publish-api && "$api_python" -m publish_api migrate) || die "publish-api migrations failed"
 start publish-api env -C publish-api "$api_python" -m publish_api serve
+# Every owner's bot, in one process; before the broker, which otherwise starts a pool of its own.
+start bot-pool env -C publish-broker PYTHONPATH="$repo/publish-broker" \
+  POOL_MODELS_DIR="$BOT_MODELS_DIR" POOL_HOST=127.0.0.1 POOL_PORT="$POOL_PORT" \
+  "$rasa_python" -m publish_broker.pool
+wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" "${pids[1]}" 60
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
 start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" \
   "$rasa_python" -m celery -A publish_broker.celery_app worker --pool solo --loglevel INFO \
@@ -161,11 +154,11 @@ start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
   -p "$CONCIERGE_PORT" --credentials credentials.yml --endpoints "$var/concierge/endpoints.yml"
 
 wait_ready publish-api "$PUBLISH_API_URL/health" "${pids[0]}" 60
-wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" "${pids[2]}" 120
-wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" "${pids[3]}" 180
+wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" "${pids[3]}" 120
+wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" "${pids[4]}" 180
 cat <<EOF
 run-local: ready. publish-api $PUBLISH_API_URL, action server http://127.0.0.1:$ACTIONS_PORT,
-run-local: Slack webhook http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook, bots on ports $BOT_PORT_RANGE.
+run-local: Slack webhook http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook, bot pool http://127.0.0.1:$POOL_PORT.
 run-local: Ctrl-C stops everything.
 EOF
 

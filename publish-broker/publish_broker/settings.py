@@ -32,6 +32,7 @@ class Settings:
     BOT_MEMORY_LIMIT: str = "1g"
     POOL_PORT: int = 5090
     POOL_IMAGE: str = "faqbot-pool:latest"
+    POOL_NAME_PREFIX: str = "faqbot-pool-"
     POOL_OWNERS: int = 1000
     POOL_MEMORY_BUDGET_MB: int = 512
     POOL_CPUS: float = 1.0

@@ -57,7 +57,8 @@ def build_runtime(config: Settings) -> BotRuntime:
             docker.from_env(), config.POOL_IMAGE, config.BOT_AUTH_TOKEN, config.BOT_NETWORK,
             config.BOT_MODELS_VOLUME, models_dir, publish_ports=config.BOT_PUBLISH_PORTS,
             owners_per_pool=config.POOL_OWNERS, mem_limit=config.BOT_MEMORY_LIMIT,
-            memory_budget_mb=config.POOL_MEMORY_BUDGET_MB, cpus=config.POOL_CPUS)
+            memory_budget_mb=config.POOL_MEMORY_BUDGET_MB, cpus=config.POOL_CPUS,
+            name_prefix=config.POOL_NAME_PREFIX)
     from .runtime.docker import DockerRuntime
 
     return DockerRuntime(

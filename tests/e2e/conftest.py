@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from publish_broker.runtime.process import ProcessRuntime
+from publish_broker.runtime.pool_process import PoolProcessRuntime
 from tests.support.services import BOT_AUTH_TOKEN, start_broker_worker, start_publish_api
 from tests.support.slack_api import SlackApi
 
 SLACK_BOT_TOKEN = "xoxb-test-concierge"  # one Slack app: the concierge and the broker share it
+POOL_PORT = 5201
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def models_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def worker_settings(slack):
     return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
-            "BOT_PORT_RANGE": "5200-5249"}
+            "POOL_PORT": str(POOL_PORT)}
 
 
 @pytest.fixture(scope="module")
@@ -47,5 +48,5 @@ def worker(publish_api, logs, models_dir, worker_settings):
     worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
     yield worker
     worker.stop()
-    # Process bots outlive workers by design: stop every one this module's worker started.
-    ProcessRuntime(models_dir, BOT_AUTH_TOKEN, stop_on_close=True).close()
+    # The pool outlives workers by design: stop the one this module's worker started.
+    PoolProcessRuntime(models_dir, BOT_AUTH_TOKEN, port=POOL_PORT, stop_on_close=True).close()

@@ -1,5 +1,6 @@
-"""Publish through publish-api → RabbitMQ → Celery worker → Rasa training → a live bot, with
-each runtime: local processes, and containers on a real Docker engine (skipped without one)."""
+"""Publish through publish-api → RabbitMQ → Celery worker → Rasa training → a live bot in a pool,
+with each pool runtime: a local process, and containers on a real Docker engine (skipped
+without one)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import docker
 import pytest
 
 from actions.bot_client import BotUnavailable, ask
-from tests.e2e.conftest import SLACK_BOT_TOKEN
-from tests.support.docker_engine import BOT_DOCKERFILE, build_image, engine_problem
+from tests.e2e.conftest import POOL_PORT, SLACK_BOT_TOKEN
+from tests.support.docker_engine import POOL_DOCKERFILE, build_image, engine_problem
 from tests.support.services import (
     BOT_AUTH_TOKEN,
     start_broker_worker,
@@ -22,7 +23,7 @@ from tests.support.services import (
 pytestmark = pytest.mark.slow
 
 RUN_ID = secrets.token_hex(4).upper()
-TEAM = f"T0E2E{RUN_ID}"  # containers carry faqbot.team=<TEAM>: how teardown finds them
+TEAM = f"T0E2E{RUN_ID}"
 OWNER = f"/v1/users/{TEAM}/UALICE"
 NO_ENGINE = engine_problem()
 TOPICS = [
@@ -49,7 +50,7 @@ def _final(api, job_id):
 def worker_settings(request, slack, models_dir):
     """Overrides conftest's: the same tests run once per runtime."""
     settings = {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
-                "BOT_PORT_RANGE": "5200-5249"}
+                "POOL_PORT": str(POOL_PORT)}
     if request.param == "process":
         yield settings
         return
@@ -67,18 +68,18 @@ def publish_api(worker_settings, logs):
 
 
 def _docker_settings(settings: dict, models_dir):
-    image = f"faqbot-bot:e2e-{RUN_ID.lower()}"
+    image, prefix = f"faqbot-pool:e2e-{RUN_ID.lower()}", f"faqbot-e2e-{RUN_ID.lower()}-pool-"
     models_dir = models_dir / "docker"
     models_dir.mkdir()
-    build_image(BOT_DOCKERFILE, image)
+    build_image(POOL_DOCKERFILE, image)
     client = docker.from_env(timeout=120)
     network = client.networks.create(f"faqbot-e2e-{RUN_ID.lower()}", driver="bridge",
                                      labels={"faqbot.test": RUN_ID})
-    models_dir.chmod(0o755)  # the bots' non-root user reads it through the bind mount
-    yield {**settings, "BOT_RUNTIME": "docker", "BOT_IMAGE": image, "BOT_NETWORK": network.name,
-           "BOT_MODELS_DIR": str(models_dir), "BOT_MODELS_VOLUME": str(models_dir),
-           "BOT_PUBLISH_PORTS": "true"}
-    for container in client.containers.list(all=True, filters={"label": f"faqbot.team={TEAM}"}):
+    models_dir.chmod(0o755)  # the pools' non-root user reads it through the bind mount
+    yield {**settings, "BOT_RUNTIME": "docker", "POOL_IMAGE": image, "POOL_NAME_PREFIX": prefix,
+           "BOT_NETWORK": network.name, "BOT_MODELS_DIR": str(models_dir),
+           "BOT_MODELS_VOLUME": str(models_dir), "BOT_PUBLISH_PORTS": "true"}
+    for container in client.containers.list(all=True, filters={"name": prefix}):
         container.remove(force=True)
     network.remove()
     client.images.remove(image, noprune=True)

@@ -1,9 +1,10 @@
 """Publisher.run, the task's logic, driven in-process against a real publish-api (Postgres),
-real training and real process bots: the paths the end-to-end tests cannot time."""
+real training and a real local bot pool: the paths the end-to-end tests cannot time."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 
 import pytest
 
@@ -12,7 +13,7 @@ from publish_broker.api_client import JobClosed, OwnerBusy, PublishApiClient
 from publish_broker.notify import SlackNotifier
 from publish_broker.pipeline import Publisher
 from publish_broker.runtime import BotKey
-from publish_broker.runtime.process import ProcessRuntime
+from publish_broker.runtime.pool_process import PoolProcessRuntime
 from publish_broker.training import Trainer
 from tests.support.services import BOT_AUTH_TOKEN, start_publish_api
 from tests.support.slack_api import SlackApi
@@ -20,7 +21,7 @@ from tests.support.slack_api import SlackApi
 pytestmark = pytest.mark.slow
 
 TEAM = "T0PIPE"
-PORTS = (5260, 5266)
+POOL_PORT = 5260
 VPN = {"question": "How do I reset my VPN password?", "answer": "Use the VPN portal."}
 WIFI = {"question": "What is the guest wifi password?", "answer": "It is on the fridge."}
 
@@ -52,8 +53,8 @@ def slack():
 def publisher(api, slack, tmp_path_factory):
     trainer = CountingTrainer(paraphrases_per_topic=6)
     trainer.warm_up()
-    runtime = ProcessRuntime(tmp_path_factory.mktemp("pipeline-bots"), BOT_AUTH_TOKEN,
-                             port_range=PORTS, stop_on_close=True)
+    runtime = PoolProcessRuntime(tmp_path_factory.mktemp("pipeline-bots"), BOT_AUTH_TOKEN,
+                                 port=POOL_PORT, stop_on_close=True)
     yield Publisher(PublishApiClient(api.url, api.token), trainer, runtime,
                     SlackNotifier("xoxb-pipeline", slack.url), tmp_path_factory.mktemp("work"))
     runtime.close()
@@ -100,17 +101,19 @@ def test_running_a_finished_job_again_changes_nothing(api, publisher):
 
 
 def test_a_deploy_failure_fails_the_job_and_tells_the_owner(api, publisher, slack):
-    # Every port of the runtime is taken, by other owners' bots or by these sockets.
+    # The pool is down and something else holds its port: no pool can start.
     path = owner(api, "U0NOPORT", WIFI)
-    blockers = [b for b in map(_listen, range(PORTS[0], PORTS[1] + 1)) if b is not None]
+    publisher.runtime._stop_on_close = True
+    publisher.runtime.close()
+    blocker = _listen(POOL_PORT)
+    assert blocker is not None
     try:
         job_id = publish(api, path)
         assert publisher.run(job_id) == "failed"
     finally:
-        for blocker in blockers:
-            blocker.close()
+        blocker.close()
     job = api.call("GET", f"/v1/jobs/{job_id}").json()
-    assert job["state"] == "failed" and "port" in job["error"]
+    assert job["state"] == "failed" and "pool" in job["error"]
     dm = slack.wait_for_posts(1, channel="U0NOPORT")[-1].args["text"]
     assert "Publishing failed" in dm and job["error"] in dm
 
@@ -137,6 +140,25 @@ def test_one_job_per_owner_at_a_time(api, publisher):
     api.call("POST", f"/v1/jobs/{first}/transitions", json={"state": "failed", "error": "x"})
     with pytest.raises(JobClosed):
         publisher.api.transition(first, "training")
+
+
+def test_a_killed_pool_answers_again_and_an_unchanged_republish_does_not_retrain(
+        api, publisher):
+    path = owner(api, "U0RESTART", VPN, WIFI)
+    assert publisher.run(publish(api, path)) == "live"
+    endpoint = api.call("GET", f"{path}/bot").json()["endpoint"]
+    subprocess.run(["kill", "-9", str(publisher.runtime.pid())], check=True)
+    trainings = publisher.trainer.trainings
+
+    publisher.runtime.start()  # a worker's warm-up after a restart
+    assert ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
+    # An ask that found the bot down reports it; the unchanged publish then redeploys it.
+    api.call("PUT", f"{path}/bot/health", json={"health": "unhealthy", "error": "down"})
+    subprocess.run(["kill", "-9", str(publisher.runtime.pid())], check=True)
+    assert publisher.run(publish(api, path)) == "live"
+
+    assert publisher.trainer.trainings == trainings
+    assert ask(endpoint, BOT_AUTH_TOKEN, "guest wifi password").text == WIFI["answer"]
 
 
 def _listen(port: int) -> socket.socket | None:

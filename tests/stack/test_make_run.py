@@ -21,8 +21,7 @@ from tests.support.slack_api import SlackApi, message_event, send_event
 
 pytestmark = pytest.mark.slow
 
-API_PORT, ACTIONS_PORT, CONCIERGE_PORT, SLACK_PORT = 5711, 5712, 5713, 5714
-BOT_PORTS = "5800-5849"
+API_PORT, ACTIONS_PORT, CONCIERGE_PORT, SLACK_PORT, POOL_PORT = 5711, 5712, 5713, 5714, 5715
 # make run's development defaults, which it prints at start.
 DEV_API_TOKEN, DEV_BOT_TOKEN = "dev-api-token-change-me", "dev-bot-token-change-me"
 SLACK_TOKEN, SIGNING_SECRET = "xoxb-make-run-test", "make-run-test-signing-secret"
@@ -42,7 +41,7 @@ class MakeRun:
         env = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "BROKER_URL", "API_TOKEN", "BOT_AUTH_TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
-                   CONCIERGE_PORT=str(CONCIERGE_PORT), BOT_PORT_RANGE=BOT_PORTS,
+                   CONCIERGE_PORT=str(CONCIERGE_PORT), POOL_PORT=str(POOL_PORT),
                    SLACK_API_URL=slack_url, SLACK_BOT_TOKEN=SLACK_TOKEN,
                    SLACK_SIGNING_SECRET=SIGNING_SECRET)
         self.log_path = log_path
@@ -54,7 +53,7 @@ class MakeRun:
         return self.log_path.read_text(errors="replace")
 
     def processes(self) -> list[psutil.Process]:
-        """make and every process below it (bots are the broker's children)."""
+        """make and every process below it (the bot pool included)."""
         root = psutil.Process(self.process.pid)
         return [root, *root.children(recursive=True)]
 
@@ -134,6 +133,7 @@ def test_a_publish_makes_a_live_bot_that_answers(make_run, api):
     bot = api.get(f"{API}{OWNER}/bot", timeout=10).json()
     answer = ask(bot["endpoint"], DEV_BOT_TOKEN, "how can I reset the password for vpn")
     assert answer.text == TOPICS[0][1]
+    assert bot["endpoint"].startswith(f"http://127.0.0.1:{POOL_PORT}/bots/")  # the local pool
 
 
 def test_an_ask_through_slack_gets_the_owners_answer(make_run, slack):
@@ -148,8 +148,8 @@ def test_an_ask_through_slack_gets_the_owners_answer(make_run, slack):
 
 def test_ctrl_c_stops_every_process_bots_included(make_run):
     processes = make_run.processes()
-    bots = [p for p in processes if "publish_broker.bot_server" in _command(p)]
-    assert len(bots) == 1 and len(processes) > 8
+    pools = [p for p in processes if "publish_broker.pool" in _command(p)]
+    assert len(pools) == 1 and len(processes) > 8
     make_run.interrupt()
     _, alive = psutil.wait_procs(processes, timeout=10)
     assert alive == [], [p.cmdline() for p in alive]

@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_DOCKERFILE = "publish-broker/bot/Dockerfile"
+POOL_DOCKERFILE = "publish-broker/pool/Dockerfile"
 
 
 def engine_problem() -> str | None:

@@ -61,6 +61,7 @@ class PoolDockerRuntime(PoolRuntime):
         memory_budget_mb: int = 512,
         cpus: float = 1.0,
         pids_limit: int = 64,
+        name_prefix: str = POOL_PREFIX,
         labels: Mapping[str, str] | None = None,
         start_timeout: float = 60.0,
         load_timeout: float = 30.0,
@@ -77,6 +78,7 @@ class PoolDockerRuntime(PoolRuntime):
         self._budget = memory_budget_mb
         self._labels = {**(labels or {}), MANAGED_LABEL: "true", "faqbot.role": "pool"}
         self._start_timeout = start_timeout
+        self._prefix = name_prefix
 
     def start(self) -> None:
         """Start every pool that owners are assigned to and that is not running."""
@@ -146,7 +148,7 @@ class PoolDockerRuntime(PoolRuntime):
         return container
 
     def _container_spec(self, number: int) -> dict:
-        name = f"{POOL_PREFIX}{number}"
+        name = f"{self._prefix}{number}"
         spec = {
             "image": self._image, "name": name, "hostname": name, "detach": True,
             "environment": {**BOT_ENV, "BOT_AUTH_TOKEN": self._token,
@@ -187,7 +189,7 @@ class PoolDockerRuntime(PoolRuntime):
 
     def _find(self, number: int) -> Container | None:
         try:
-            container = self._client.containers.get(f"{POOL_PREFIX}{number}")
+            container = self._client.containers.get(f"{self._prefix}{number}")
         except docker.errors.NotFound:
             return None
         if container.labels.get(MANAGED_LABEL) != "true":

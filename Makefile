@@ -44,13 +44,14 @@ test: lint test-api test-rasa
 run: envs wordnet
 	scripts/run-local.sh
 
-# The images docker-compose.yml runs, and the bot image the broker starts. `--network host`:
+# The images docker-compose.yml runs (the pool image included), and the per-owner Rasa bot image
+# (BOT_RUNTIME=rasa-docker). `--network host`:
 # pip needs the network during the build, and on engines without a default bridge (CI) only
 # the host network has it; elsewhere it is harmless.
 IMAGE_TAG ?= latest
 IMAGES := publish-api:publish-api/Dockerfile publish-broker:publish-broker/Dockerfile \
           capture-actions:capture-actions/Dockerfile capture-bot:capture-bot/Dockerfile \
-          bot:publish-broker/bot/Dockerfile
+          pool:publish-broker/pool/Dockerfile bot:publish-broker/bot/Dockerfile
 images:
 	@set -e; for spec in $(IMAGES); do \
 	  echo "building faqbot-$${spec%%:*}:$(IMAGE_TAG)"; \

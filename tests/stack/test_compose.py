@@ -58,12 +58,15 @@ class Stack:
         self.dir = checkout
         self.name = f"faqbotstack{uuid.uuid4().hex[:8]}"
         self.network = f"{self.name}-net"
+        self.bots_network = f"{self.name}-bots"
+        self.pool_prefix = f"{self.name}-pool-"
         self.log_dir = log_dir
         standins = subprocess.run([str(REPO / "tests/stack/images/standins.sh")], check=True,
                                   capture_output=True, text=True).stdout.split()
         self.env = {**os.environ, **dict(item.split("=", 1) for item in standins),
                     "COMPOSE_PROJECT_NAME": self.name, "FAQBOT_IMAGE_TAG": "stacktest",
-                    "FAQBOT_NETWORK": self.network,
+                    "FAQBOT_NETWORK": self.network, "FAQBOT_BOTS_NETWORK": self.bots_network,
+                    "FAQBOT_POOL_PREFIX": self.pool_prefix,
                     "FAQBOT_BOT_MODELS_VOLUME": f"{self.name}-bot-models",
                     "CONCIERGE_BIND": "127.0.0.1",
                     "STACK_TEST_SLACK_BOT_TOKEN": SLACK_TOKEN, "STACK_TEST_SLACK_TEAM": TEAM,
@@ -106,9 +109,9 @@ class Stack:
         (self.log_dir / "stack.log").write_text(logs.stdout + logs.stderr)
 
     def down(self) -> None:
-        """Removes the bots the broker started on this stack's network, then the stack."""
+        """Removes the pools the broker started on this stack's network, then the stack."""
         bots = _docker("ps", "-aq", "--filter", "label=faqbot.managed=true",
-                       "--filter", f"network={self.network}").split()
+                       "--filter", f"network={self.bots_network}").split()
         if bots:
             _docker("rm", "-f", *bots)
         self.compose("down", "-v", "--remove-orphans", timeout=300)
@@ -164,7 +167,7 @@ def test_every_service_is_healthy_and_only_the_webhook_is_published(stack):
         assert f"->{port}/tcp" not in published, published
 
 
-def test_a_publish_makes_a_bot_container_and_an_ask_through_slack_is_answered(stack):
+def test_a_publish_makes_a_pool_container_and_an_ask_through_slack_is_answered(stack):
     owner = f"/v1/users/{TEAM}/{ALICE}"
     stack.api("PUT", owner, {"display_name": "Alice"})
     for question, answer in TOPICS:
@@ -181,6 +184,26 @@ def test_a_publish_makes_a_bot_container_and_an_ask_through_slack_is_answered(st
     assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
     reply = wait_until(lambda: _slack_posts(channel), timeout=30, what="the concierge's reply")
     assert reply[-1]["text"] == f"@Alice says: {TOPICS[0][1]}"
+    bot = stack.api("GET", f"{owner}/bot")
+    assert bot["endpoint"].startswith(f"http://{stack.pool_prefix}1:5005/bots/")
+
+
+def test_pools_are_hardened_and_reach_neither_the_database_nor_the_queue(stack):
+    pool = json.loads(_docker("inspect", f"{stack.pool_prefix}1"))[0]
+    host = pool["HostConfig"]
+    assert list(pool["NetworkSettings"]["Networks"]) == [stack.bots_network]
+    assert json.loads(_docker("network", "inspect", stack.bots_network))[0]["Internal"] is True
+    assert (host["ReadonlyRootfs"], host["CapDrop"], pool["Config"]["User"]) == (
+        True, ["ALL"], "pool")
+    assert "no-new-privileges" in host["SecurityOpt"] and host["PidsLimit"] > 0
+    probe = ("import socket, sys\n"
+             "for host, port in (('postgres', 5432), ('rabbitmq', 5672), ('publish-api', 5000)):\n"
+             "    try:\n"
+             "        socket.create_connection((host, port), timeout=3).close()\n"
+             "        sys.exit(host + ' is reachable')\n"
+             "    except OSError:\n"
+             "        pass\n")
+    _docker("exec", f"{stack.pool_prefix}1", "python", "-c", probe)
 
 
 def test_a_request_with_a_bad_signature_gets_no_reply(stack):

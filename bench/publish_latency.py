@@ -8,8 +8,9 @@ Celery worker. Run it in the Rasa environment (`$(cat .rasa-env)/bin/python`) fr
 
 For each of N owners with 20 topics: time from POST /publish to the first correct answer to a
 paraphrase (first publish), then change one answer and time until the bot gives the new answer
-(republish) while another thread keeps asking (failed asks are counted). Resident memory per live
-bot: the bot process tree's RSS (process runtime) or the container's memory usage (docker).
+(republish) while another thread keeps asking (failed asks are counted). Resident memory of what
+serves a live bot: the pool process's RSS (process runtime) or the pool container's memory usage
+(docker), with one owner in it; bench/pool_scale.py measures the cost of each further owner.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +37,7 @@ from tests.support.services import (  # noqa: E402
 )
 
 TOPICS = 20
+POOL_PREFIX = "faqbot-bench-pool-"
 
 
 def topic(i: int, version: int = 0) -> dict:
@@ -88,17 +91,18 @@ def republish_with_asker(api, owner: str, endpoint: str) -> tuple[float, int, in
 
 
 def bot_rss_mb(runtime: str, endpoint: str, owner: str) -> float:
+    """Memory of what serves the owner's bot: the pool process (or container) holding it."""
+    port = urllib.parse.urlsplit(endpoint).port
     if runtime == "docker":
         import docker
 
-        from publish_broker.runtime.base import BotKey
-
-        team, user = owner.rsplit("/", 2)[-2:]
-        stats = docker.from_env().containers.get(BotKey(team, user).name).stats(stream=False)
-        return stats["memory_stats"]["usage"] / 2**20
+        for container in docker.from_env().containers.list(filters={"name": POOL_PREFIX}):
+            bindings = container.attrs["NetworkSettings"]["Ports"].get("5005/tcp") or []
+            if any(int(b["HostPort"]) == port for b in bindings):
+                return container.stats(stream=False)["memory_stats"]["usage"] / 2**20
+        raise LookupError(f"no pool container publishes port {port}")
     import psutil
 
-    port = int(endpoint.rsplit(":", 1)[1])
     pid = next(c.pid for c in psutil.net_connections("tcp")
                if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN)
     process = psutil.Process(pid)
@@ -133,7 +137,7 @@ def run(api, runtime: str, publishes: int) -> dict:
         "republish_p50_s": round(statistics.median(republishes), 3),
         "republish_p95_s": round(p(republishes, 0.95), 3),
         "failed_asks_during_republish": failed, "asks_during_republish": asks,
-        "rss_mb_per_bot": round(statistics.median(rss), 1),
+        "pool_rss_mb_one_owner": round(statistics.median(rss), 1),
         "first_publish_s": [round(x, 3) for x in firsts],
         "republish_s": [round(x, 3) for x in republishes],
     }
@@ -199,19 +203,25 @@ def runtime_settings(runtime: str, models_dir: Path, cleanup: list) -> dict:
     """The worker's settings for `runtime`; docker: builds the bot image from its Dockerfile
     and makes a network, both labelled and removed afterwards (`cleanup`)."""
     if runtime == "process":
-        return {"BOT_PORT_RANGE": "5250-5299"}
+        from publish_broker.runtime.pool_process import PoolProcessRuntime
+
+        # The worker starts the pool, which outlives it by design: stop it afterwards.
+        pool = PoolProcessRuntime(models_dir, BOT_AUTH_TOKEN, port=5298, stop_on_close=True)
+        cleanup.append(pool.close)
+        return {"POOL_PORT": "5298"}
     import docker
 
-    from tests.support.docker_engine import BOT_DOCKERFILE, build_image
+    from tests.support.docker_engine import POOL_DOCKERFILE, build_image
 
-    image = "faqbot-bot:bench"
-    build_image(BOT_DOCKERFILE, image)
+    image = "faqbot-pool:bench"
+    build_image(POOL_DOCKERFILE, image)
     client = docker.from_env()
     network = client.networks.create("faqbot-bench", labels={"faqbot.test": "bench"})
     cleanup.append(network.remove)
     cleanup.append(lambda: [c.remove(force=True) for c in client.containers.list(
-        all=True, filters={"label": "faqbot.team=TBENCH"})])
-    return {"BOT_RUNTIME": "docker", "BOT_PUBLISH_PORTS": "true", "BOT_IMAGE": image,
+        all=True, filters={"name": POOL_PREFIX})])
+    return {"BOT_RUNTIME": "docker", "BOT_PUBLISH_PORTS": "true", "POOL_IMAGE": image,
+            "POOL_NAME_PREFIX": POOL_PREFIX,
             "BOT_NETWORK": network.name, "BOT_MODELS_VOLUME": str(models_dir)}
 
 

@@ -90,6 +90,24 @@ def build_project(version: dict, examples_per_topic: int, fallback_threshold: fl
     )
 
 
+def matcher_examples(version: dict, examples_per_topic: int) -> tuple[list, dict]:
+    """The examples and responses FaqMatcher receives from Rasa for this version's project:
+    ``(text, "faq/t<id>", source)`` triples and ``{"utter_faq/t<id>": [{"text": answer}]}``.
+
+    For tools that fit publish_broker.matcher.FaqModel without Rasa (bench/pool_scale.py).
+    Raises TrainingError as build_project does.
+    """
+    examples, responses = [], {}
+    for topic in _valid_topics(version):
+        key = f"{FAQ_INTENT}/{topic_key(topic['id'])}"
+        phrasings = [topic["question"], *topic.get("alternatives", [])]
+        for block in _nlu_blocks(key, phrasings, examples_per_topic):
+            source = block["metadata"]["source"]
+            examples += [(line[2:], key, source) for line in block["examples"].splitlines()]
+        responses[f"utter_{key}"] = [{"text": topic["answer"]}]
+    return examples, responses
+
+
 def _valid_topics(version: dict) -> list[dict]:
     topics = version.get("topics") if isinstance(version, dict) else None
     if not topics or not isinstance(topics, list):

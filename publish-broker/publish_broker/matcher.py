@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -71,6 +72,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ARRAYS = ("embeddings", "coef", "intercept")
+_LEXICAL_JSON, _LEXICAL_ARRAYS = "lexical.json", "lexical.npz"  # the fitted TF-IDF index
+_LEXICAL_FIELDS = ("idf", "data", "indices", "indptr")
 _EMBEDDED = (OWNER_SOURCE, ANSWER_SOURCE)  # WordNet paraphrases are not: they lowered accuracy
 _FOLDS = 5  # cross-validation folds of the owner's phrasings that calibrate the cut
 _MIN_CUT = 1e-3  # keeps the confidence map defined when every phrasing scored 0
@@ -93,15 +96,27 @@ class SimilarityScorer:
     """
 
     def __init__(self, texts: list[str], labels: list[str],
-                 all_labels: list[str] | None = None) -> None:
+                 all_labels: list[str] | None = None,
+                 index: dict[str, Any] | None = None) -> None:
+        """Fits the index to ``texts``, or restores it from ``index`` (see ``index()``): the
+        same vectors, without the ~50 ms of counting n-grams again."""
         self.labels = all_labels or sorted(set(labels))
         position = {label: index for index, label in enumerate(self.labels)}
         self._label_index = np.array([position[label] for label in labels])
-        contents = [_content(text) for text in texts]
         self._word = TfidfVectorizer(analyzer=_word_features, sublinear_tf=True)
         self._char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        if index is not None:
+            self._word_matrix = _restore(self._word, index["word"]) if index["word"] else None
+            self._char_matrix = _restore(self._char, index["char"]) if index["char"] else None
+            return
+        contents = [_content(text) for text in texts]
         self._word_matrix = self._word.fit_transform(contents) if any(contents) else None
         self._char_matrix = self._char.fit_transform(contents) if any(contents) else None
+
+    def index(self) -> dict[str, Any]:
+        """The fitted index as plain data: per analyzer, its vocabulary, idf and matrix."""
+        return {"word": _dump(self._word, self._word_matrix),
+                "char": _dump(self._char, self._char_matrix)}
 
     def footprint(self) -> int:
         """Estimated bytes of the index: sparse matrices and vocabularies (~100 B a term)."""
@@ -128,6 +143,22 @@ class SimilarityScorer:
         both = 0.5 * word + 0.5 * char
         both[[not content for content in contents]] = 0.0
         return np.clip(_max_per_label(both, self._label_index, len(self.labels)), 0.0, 1.0)
+
+
+def _dump(vectorizer: TfidfVectorizer, matrix) -> dict[str, Any] | None:
+    if matrix is None:
+        return None
+    vocabulary = {term: int(column) for term, column in vectorizer.vocabulary_.items()}
+    return {"vocabulary": vocabulary, "idf": vectorizer.idf_, "data": matrix.data,
+            "indices": matrix.indices, "indptr": matrix.indptr}
+
+
+def _restore(vectorizer: TfidfVectorizer, saved: dict[str, Any]) -> csr_matrix:
+    """Sets a fitted vocabulary and idf on ``vectorizer``; returns the examples' matrix."""
+    vectorizer.vocabulary_ = saved["vocabulary"]
+    vectorizer.idf_ = saved["idf"]
+    shape = (len(saved["indptr"]) - 1, len(saved["vocabulary"]))
+    return csr_matrix((saved["data"], saved["indices"], saved["indptr"]), shape=shape)
 
 
 def _max_per_label(similarities: np.ndarray, label_index: np.ndarray, labels: int) -> np.ndarray:
@@ -160,13 +191,18 @@ class TopicScorer:
                  state: dict[str, Any] | None = None) -> None:
         self._config = config
         lexical = [e for e in examples if config["lexical_paraphrases"] or e[2] in _EMBEDDED]
-        self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical])
+        self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical],
+                                         index=(state or {}).get("lexical"))
         self.labels = self._lexical.labels
         position = {label: index for index, label in enumerate(self.labels)}
         embedded = [example for example in examples if example[2] in _EMBEDDED]
         self._index = np.array([position[label] for _, label, _ in embedded])
         self._is_owner = np.array([source == OWNER_SOURCE for _, _, source in embedded])
         self.state = state or self._fit([text for text, _, _ in embedded])
+
+    def lexical_index(self) -> dict[str, Any]:
+        """The fitted lexical index (SimilarityScorer.index), saved with the model."""
+        return self._lexical.index()
 
     def lexical_footprint(self) -> int:
         """Estimated bytes of the lexical index (see SimilarityScorer.footprint)."""
@@ -317,6 +353,10 @@ class FaqModel:
         for name in _ARRAYS:
             if self.state.get(name) is not None:
                 np.save(directory / f"{name}.npy", self.state[name], allow_pickle=False)
+        if self._scorer is not None:
+            vocabularies, arrays = _split_index(self._scorer.lexical_index())
+            (directory / _LEXICAL_JSON).write_text(json.dumps(vocabularies), encoding="utf-8")
+            np.savez(directory / _LEXICAL_ARRAYS, **arrays)
 
     @classmethod
     def load(cls, directory: Path, config: Mapping[str, Any] | None = None) -> FaqModel:
@@ -325,7 +365,8 @@ class FaqModel:
         Raises ModelUnreadable if the files are missing or corrupt.
         """
         files = {}
-        for name in (MODEL_FILE, *(f"{array}.npy" for array in _ARRAYS)):
+        for name in (MODEL_FILE, _LEXICAL_JSON, _LEXICAL_ARRAYS,
+                     *(f"{array}.npy" for array in _ARRAYS)):
             path = directory / name
             if path.exists():
                 files[name] = path.read_bytes()
@@ -357,7 +398,8 @@ class FaqModel:
             state = {name: _array(files.get(f"{name}.npy")) for name in _ARRAYS}
             examples = [(str(t), str(label), str(s)) for t, label, s in payload["examples"]]
             responses, cut = payload["responses"], payload["cut"]
-        except (KeyError, TypeError, ValueError) as exc:
+            state["lexical"] = _join_index(files.get(_LEXICAL_JSON), files.get(_LEXICAL_ARRAYS))
+        except (KeyError, TypeError, ValueError, OSError) as exc:
             raise ModelUnreadable(f"not a FAQ matcher model ({type(exc).__name__})") from exc
         config = {**payload.get("config", {}), **(config or {})}
         if payload.get("revision") != REVISION:
@@ -437,6 +479,31 @@ def _resource_files(archive: tarfile.TarFile) -> dict[str, bytes]:
         if Path(member.name).parent == folder and member.size <= _MAX_MODEL_FILE:
             files[Path(member.name).name] = archive.extractfile(member).read()
     return files
+
+
+def _split_index(index: dict[str, Any]) -> tuple[dict, dict[str, np.ndarray]]:
+    """A lexical index as JSON (the vocabularies) and arrays (idf and matrices)."""
+    vocabularies, arrays = {}, {}
+    for analyzer, saved in index.items():
+        vocabularies[analyzer] = saved and saved["vocabulary"]
+        for name, value in (saved or {}).items():
+            if name != "vocabulary":
+                arrays[f"{analyzer}_{name}"] = value
+    return vocabularies, arrays
+
+
+def _join_index(vocabularies: bytes | None, arrays: bytes | None) -> dict[str, Any] | None:
+    """The inverse of ``_split_index``; None for a model saved without its index (it is then
+    fitted again when loaded)."""
+    if vocabularies is None or arrays is None:
+        return None
+    index = {}
+    with np.load(io.BytesIO(arrays), allow_pickle=False) as saved:
+        for analyzer, vocabulary in json.loads(vocabularies).items():
+            index[analyzer] = vocabulary and {
+                "vocabulary": vocabulary,
+                **{name: saved[f"{analyzer}_{name}"] for name in _LEXICAL_FIELDS}}
+    return index
 
 
 def _array(content: bytes | None) -> np.ndarray | None:

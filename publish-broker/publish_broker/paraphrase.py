@@ -75,7 +75,13 @@ def paraphrases(question: str, limit: int) -> list[str]:
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
-    original = " ".join(question.split())
+    return list(_paraphrases(" ".join(question.split()), limit))
+
+
+# WordNet look-ups cost ~40 ms a question: a republish (most topics unchanged) and the digest
+# computed before training reuse them. Bounded: a few MB at most.
+@functools.lru_cache(maxsize=8192)
+def _paraphrases(original: str, limit: int) -> tuple[str, ...]:
     result = [original]
     seen = {original.casefold()}
     for variant in _variants(original):
@@ -84,7 +90,7 @@ def paraphrases(question: str, limit: int) -> list[str]:
         if variant.casefold() not in seen:
             seen.add(variant.casefold())
             result.append(variant)
-    return result
+    return tuple(result)
 
 
 def training_examples(questions: list[str], limit: int) -> list[str]:

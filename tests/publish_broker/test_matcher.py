@@ -117,10 +117,14 @@ def test_a_saved_model_answers_exactly_as_the_fitted_one(tmp_path):
     fitted.save(tmp_path)
 
     loaded = FaqModel.load(tmp_path)
+    for name in ("lexical.json", "lexical.npz"):  # as a model saved before the index was
+        (tmp_path / name).unlink()
+    refitted = FaqModel.load(tmp_path)
 
     assert loaded.config["fallback_threshold"] == 0.4  # the configuration travels with it
-    for question in [p for *_, p in OFFICE_FAQ[:5]] + UNRELATED_QUESTIONS:
+    for question in [p for *_, p in OFFICE_FAQ[:5]] + UNRELATED_QUESTIONS + ["", "??"]:
         assert loaded.parse(question) == fitted.parse(question), question
+        assert refitted.parse(question) == fitted.parse(question), question
 
 
 def test_parse_applies_the_fallback_threshold_as_rasa_does(scorers):
@@ -133,3 +137,17 @@ def test_parse_applies_the_fallback_threshold_as_rasa_does(scorers):
     assert unknown["intent"] == {"name": "nlu_fallback", "confidence": THRESHOLD}
     assert unknown["intent_ranking"][0] == unknown["intent"]
     assert unknown["intent_ranking"][1]["name"] == "faq"
+
+
+def test_fitting_without_rasa_gives_the_model_rasa_training_gives(three_topic_model, trainer):
+    from publish_broker.botproject import matcher_examples
+    from tests.publish_broker.faq_data import faq_version
+
+    trained = FaqModel.from_archive(three_topic_model.path)
+    examples, responses = matcher_examples(faq_version(3), trainer.paraphrases_per_topic)
+    fitted = FaqModel.fit(examples, responses, trained.config)
+
+    assert fitted.examples == trained.examples and fitted.responses == trained.responses
+    for question in [p for *_, p in OFFICE_FAQ[:3]] + UNRELATED_QUESTIONS:
+        assert fitted.parse(question)["intent"] == pytest.approx(
+            trained.parse(question)["intent"]), question

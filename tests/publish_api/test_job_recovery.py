@@ -98,3 +98,18 @@ def test_only_the_lease_holder_takes_a_job_over_until_the_lease_expires(api_with
     late = _claim(api, job["id"], "task-a", state="deploying")
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "invalid_transition"
     assert _claim(api, job["id"], "task-b", state="deploying").status_code == 200
+
+
+def test_going_live_supersedes_the_previous_live_job(api, owner):
+    topic = api.post(f"{owner}/topics", TOPIC).get_json()
+    _, first = _publish(api, owner)
+    first = _walk(api, first["id"], "training", "deploying", "live", **LIVE)
+    api.patch(f"{owner}/topics/{topic['id']}", {"answer": "changed"})
+    _, second = _publish(api, owner)
+    _walk(api, second["id"], "training", "deploying", "live", **LIVE)
+
+    old = api.get(f"/v1/jobs/{first['id']}").get_json()
+    assert (old["state"], old["finished_at"]) == ("superseded", first["finished_at"])
+    assert api.get(f"{owner}/bot").get_json()["live_job_id"] == second["id"]
+    status, same = _publish(api, owner)
+    assert (status, same["id"], same["state"]) == (200, second["id"], "live")

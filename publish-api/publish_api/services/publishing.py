@@ -187,6 +187,12 @@ def _to_deploying(_session: Session, job: Job, _change: TransitionIn) -> None:
 
 def _to_live(session: Session, job: Job, change: TransitionIn) -> None:
     _require(job, ("deploying",), "live")
+    # The previous live job no longer answers: it must not read `live` any more.
+    session.execute(
+        update(Job)
+        .where(Job.owner_id == job.owner_id, Job.state == "live", Job.id != job.id)
+        .values(state="superseded", updated_at=utcnow())
+    )
     bot = _bot(session, job.owner_id)
     bot.live_job_id, bot.endpoint, bot.model_digest = job.id, change.endpoint, change.model_digest
     bot.health, bot.last_error, bot.updated_at = "healthy", None, utcnow()

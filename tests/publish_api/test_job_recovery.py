@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from kombu import Connection
 
 from publish_api import create_app
 from tests.support.services import wait_until
@@ -113,3 +118,62 @@ def test_going_live_supersedes_the_previous_live_job(api, owner):
     assert api.get(f"{owner}/bot").get_json()["live_job_id"] == second["id"]
     status, same = _publish(api, owner)
     assert (status, same["id"], same["state"]) == (200, second["id"], "live")
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again(api_with, owner, published_tasks):
+    api = api_with(QUEUED_RESEND_S=0.5)
+    api.post(f"{owner}/topics", TOPIC)
+    _, job = _publish(api, owner)
+    assert [m["args"] for m in published_tasks.drain()] == [[job["id"]]]  # the broker loses it
+    status, again = _publish(api, owner)
+    assert (status, again["id"]) == (200, job["id"])
+    assert published_tasks.drain() == []  # not stale yet: nothing is sent twice
+    _wait_past(again["updated_at"], extra_s=0.5)
+
+    status, resent = _publish(api, owner)
+    assert (status, resent["id"], resent["state"]) == (200, job["id"], "queued")
+    assert published_tasks.drain() == [{"task": "publish_broker.publish", "args": [job["id"]]}]
+    assert _publish(api, owner)[1]["id"] == job["id"] and published_tasks.drain() == []
+
+
+@contextmanager
+def _refusing(queue_name: str):
+    """A RabbitMQ policy that makes the queue refuse every message (nack with confirms)."""
+    if shutil.which("rabbitmqctl") is None:
+        pytest.skip("rabbitmqctl is needed to make RabbitMQ refuse messages")
+    policy = f"refuse-{queue_name}"
+    definition = json.dumps({"max-length": 0, "overflow": "reject-publish"})
+    _rabbitmqctl("set_policy", "--apply-to", "queues", policy, f"^{queue_name}$", definition)
+    try:
+        yield
+    finally:
+        _rabbitmqctl("clear_policy", policy)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        pytest.skip(f"rabbitmqctl {args[0]} failed: {done.stderr.strip()[:200]}")
+
+
+def test_a_message_rabbitmq_refuses_fails_the_job(api, owner, queue_name, published_tasks):
+    api.post(f"{owner}/topics", TOPIC)
+    with _refusing(queue_name):
+        response = api.post(f"{owner}/publish")  # unconfirmed, this was a 202 and a lost message
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["code"] == "queue_unavailable"
+    assert published_tasks.drain() == []
+    status, job = _publish(api, owner)  # nothing is left queued: the next publish sends again
+    assert status == 202 and [m["args"] for m in published_tasks.drain()] == [[job["id"]]]
+
+
+def test_publishing_over_kombus_sqlite_transport(api_with, owner, queue_name, tmp_path):
+    broker = f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}"
+    api = api_with(BROKER_URL=broker)  # make run's default transport: no publisher confirms
+    api.post(f"{owner}/topics", TOPIC)
+    status, job = _publish(api, owner)
+    assert (status, job["state"]) == (202, "queued")
+    with Connection(broker) as conn:
+        message = conn.SimpleQueue(queue_name).get(timeout=5)
+        message.ack()
+    assert message.headers["task"] == "publish_broker.publish"

@@ -2,7 +2,9 @@
 
 A job in training or deploying holds a lease (`JOB_LEASE_S`) that every broker transition renews.
 A job whose lease expired has lost its worker or its message: the owner's next publish, or the
-claim of another of their jobs, fails it ("timed out") so that it blocks nothing.
+claim of another of their jobs, fails it ("timed out") so that it blocks nothing. A job still
+`queued` after `QUEUED_RESEND_S` may have lost its message: an unchanged publish sends it again
+(tasks pass ids and claim the job, so a duplicate message does no harm).
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ TIMED_OUT_ERROR = "publishing timed out: the bot builder stopped working on it. 
 
 @dataclass(frozen=True)
 class JobTimers:
-    """How long an active job's lease lasts."""
+    """How long an active job's lease lasts; after how long a queued job's task is sent again."""
 
     lease: timedelta
+    resend_queued_after: timedelta
 
     @classmethod
     def from_settings(cls, settings) -> JobTimers:
-        return cls(lease=timedelta(seconds=settings.JOB_LEASE_S))
+        return cls(
+            lease=timedelta(seconds=settings.JOB_LEASE_S),
+            resend_queued_after=timedelta(seconds=settings.QUEUED_RESEND_S),
+        )
 
 
 def publish(
@@ -49,8 +55,8 @@ def publish(
     """Snapshot the owner's topics and queue a job; returns (job, created).
 
     Expired jobs are failed first. Nothing changed since the current version → that version's job,
-    nothing enqueued. The task is sent only after the commit. Raises NothingToPublish,
-    QueueUnavailable (the job is then failed).
+    nothing enqueued, unless it has been queued too long (its task is sent again). A task is sent
+    only after the commit. Raises NothingToPublish, QueueUnavailable (the job is then failed).
     """
     lock_owner(session, owner)
     expire_leases(session, owner.id)
@@ -58,6 +64,9 @@ def publish(
     digest = content_digest(snapshot)
     current = _current_job(session, owner)
     if current is not None and current.version.digest == digest:
+        if _stale_queued(session, current, timers):
+            logger.warning("job %s queued since %s: resending", current.id, current.updated_at)
+            return _commit_and_send(session, current, queue), False
         if not _bot_reported_down(session, current):
             session.commit()  # keeps the failures of expired jobs
             return job_view(current), False
@@ -92,6 +101,13 @@ def expire_leases(session: Session, owner_id: int, keep: int | None = None) -> N
 def _lease_expired(job: Job) -> bool:
     # No lease on an active job: stuck since before leases existed.
     return job.lease_expires_at is None or _aware(job.lease_expires_at) <= utcnow()
+
+
+def _stale_queued(session: Session, job: Job, timers: JobTimers) -> bool:
+    if job.state != "queued" or utcnow() - _aware(job.updated_at) <= timers.resend_queued_after:
+        return False
+    # While another job of the owner holds its lease, this one is waiting its turn, not lost.
+    return _other_active_job(session, job) is None
 
 
 def _other_active_job(session: Session, job: Job) -> int | None:

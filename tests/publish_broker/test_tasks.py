@@ -61,3 +61,38 @@ def test_a_task_publish_api_refuses_is_dead_lettered_not_acknowledged(dead_lette
     args = wait_until(lambda: _dead_message(dead), timeout=60, interval=0.2,
                       what="the rejected message in the dead-letter queue")
     assert args == [2_000_000_000]
+
+
+@pytest.fixture
+def api(tmp_path):
+    running = start_publish_api(5095, tmp_path)
+    yield running
+    running.stop()
+
+
+def test_retries_run_out_then_the_job_fails_and_the_lease_holders_job_is_left_alone(api,
+                                                                                     tmp_path):
+    owner = "/v1/users/T0TASKS/U0BUSY"
+    api.call("PUT", owner, json={"display_name": "Busy"})
+    topic = api.call("POST", f"{owner}/topics", json={"question": "Q?", "answer": "A."}).json()
+    held = api.call("POST", f"{owner}/publish").json()["job"]["id"]
+    claimed = api.call("POST", f"/v1/jobs/{held}/transitions",
+                       json={"state": "training", "claim": "a-worker-elsewhere"})
+    assert claimed.status_code == 200
+    api.call("PATCH", f"{owner}/topics/{topic['id']}", json={"answer": "B."})
+    waiting = api.call("POST", f"{owner}/publish").json()["job"]["id"]
+    worker = start_broker_worker(api, tmp_path, tmp_path / "bots", TASK_MAX_RETRIES="2")
+    try:
+        failed = wait_until(lambda: _if_failed(api, waiting), timeout=30, interval=0.2,
+                            what="the waiting job to fail once its retries ran out")
+    finally:
+        worker.stop()
+    assert "timed out waiting" in failed["error"]
+    # The held job's task gave up too, but failing it is its lease holder's business.
+    assert api.call("GET", f"/v1/jobs/{held}").json()["state"] == "training"
+    assert worker.log().count("Retry in") >= 4  # Celery's own retries, two per task
+
+
+def _if_failed(api, job_id: int):
+    job = api.call("GET", f"/v1/jobs/{job_id}").json()
+    return job if job["state"] == "failed" else None

@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from . import api, db
 from .queue import PublishQueue
+from .services.publishing import JobTimers
 from .settings import load_settings
 
 MAX_BODY_BYTES = 256 * 1024
@@ -41,5 +42,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["publish_queue"] = PublishQueue(
         settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S
     )
+    app.extensions["job_timers"] = JobTimers.from_settings(settings)
     api.init_app(app)
     return app

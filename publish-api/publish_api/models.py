@@ -75,6 +75,10 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # While training or deploying: until when the job counts as worked on, and by which task.
+    # Each broker transition renews it; past it, a publish or another task may take the job back.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    lease_holder: Mapped[str | None] = mapped_column(String(64), default=None)
     version: Mapped[Version] = relationship(lazy="joined")
     owner: Mapped[User] = relationship(lazy="joined")
 

@@ -14,6 +14,16 @@ logger = logging.getLogger(__name__)
 PUBLISH_TASK = "publish_broker.publish"
 
 
+def confirmed_publishing(broker_url: str) -> dict:
+    """Transport options making each publish wait for RabbitMQ's ack (publisher confirms).
+
+    A message the broker refuses or drops on the way then raises instead of vanishing. Only
+    RabbitMQ has confirms; kombu's SQLite transport hands its options to SQLAlchemy's
+    create_engine, which refuses unknown ones (and stores the message before returning anyway).
+    """
+    return {"confirm_publish": True} if broker_url.startswith(("amqp", "pyamqp")) else {}
+
+
 class PublishQueue:
     """Sends publish tasks; the broker (publish-broker) consumes them from `queue_name`."""
 
@@ -26,6 +36,7 @@ class PublishQueue:
             broker_connection_timeout=timeout_s,
             broker_connection_retry_on_startup=False,
             task_default_queue=queue_name,
+            broker_transport_options=confirmed_publishing(broker_url),
         )
 
     def send_publish(self, job_id: int) -> None:
@@ -37,7 +48,8 @@ class PublishQueue:
                 queue=self.queue_name,
                 retry=True,
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
-            )  # noqa: E501
+                confirm_timeout=self.timeout_s,
+            )
         except Exception as exc:  # whatever the broker says, the job must not look queued
             logger.error("could not enqueue job %s: %s", job_id, type(exc).__name__)
             raise QueueUnavailable(

@@ -58,6 +58,8 @@ class TransitionIn(Strict):
         Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)] | None
     ) = None
     model_digest: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    # The broker task's id: the job's lease holder (a different task may not take it over).
+    claim: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _fields_of_state(self) -> TransitionIn:
@@ -121,6 +123,7 @@ class JobOut(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    lease_expires_at: datetime | None
 
 
 class JobEnvelope(BaseModel):

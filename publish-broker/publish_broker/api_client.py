@@ -6,21 +6,11 @@ import logging
 
 import requests
 
-from .errors import BrokerError
+from .errors import ApiRejected, ApiUnavailable, JobClosed, OwnerBusy
+
+__all__ = ["ApiRejected", "ApiUnavailable", "JobClosed", "OwnerBusy", "PublishApiClient"]
 
 logger = logging.getLogger(__name__)
-
-
-class ApiUnavailable(BrokerError):
-    """publish-api could not be reached or failed (transient: retry later)."""
-
-
-class JobClosed(BrokerError):
-    """The job is final or superseded: this task has nothing more to do."""
-
-
-class OwnerBusy(BrokerError):
-    """Another job of the same owner is running: try again shortly."""
 
 
 class PublishApiClient:
@@ -31,14 +21,20 @@ class PublishApiClient:
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def job(self, job_id: int) -> dict:
+        """Raises ApiUnavailable, ApiRejected, JobClosed."""
         return self._call("GET", f"/v1/jobs/{job_id}")
 
     def version(self, version_id: int) -> dict:
+        """Raises ApiUnavailable, ApiRejected, JobClosed."""
         return self._call("GET", f"/v1/versions/{version_id}")
 
-    def transition(self, job_id: int, state: str, **fields) -> dict:
-        """Move the job on. Raises JobClosed, OwnerBusy, ApiUnavailable."""
-        return self._call("POST", f"/v1/jobs/{job_id}/transitions", {"state": state, **fields})
+    def transition(self, job_id: int, state: str, claim: str | None = None, **fields) -> dict:
+        """Move the job on, as the task `claim` (the job's lease holder; renews the lease).
+
+        Raises JobClosed, OwnerBusy, ApiUnavailable, ApiRejected.
+        """
+        body = {"state": state, **fields, **({"claim": claim} if claim else {})}
+        return self._call("POST", f"/v1/jobs/{job_id}/transitions", body)
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         try:
@@ -55,5 +51,5 @@ class PublishApiClient:
             raise ApiUnavailable(f"publish-api answered {response.status_code} to {method} {path}")
         if response.status_code >= 400:
             # A 4xx other than 409 is a bug on our side: not worth retrying.
-            raise JobClosed(f"publish-api rejected {method} {path}: {response.text[:300]}")
+            raise ApiRejected(f"publish-api rejected {method} {path}: {response.text[:300]}")
         return response.json()

@@ -26,8 +26,19 @@ def make_celery() -> Celery:
         # Ack after the work, one message at a time: a worker killed mid-task gives its job back.
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # Below publish-api's job lease, so a hung task ends before another may take its job.
+        # Enforced by the prefork pool; the solo pool (make run, compose) cannot interrupt a task.
+        task_soft_time_limit=config.TASK_SOFT_TIME_LIMIT_S,
+        task_time_limit=config.TASK_TIME_LIMIT_S,
+        broker_transport_options=_confirmed_publishing(config.BROKER_URL),
     )
     return app
+
+
+def _confirmed_publishing(broker_url: str) -> dict:
+    # Retries re-publish the task: wait for RabbitMQ's ack so none is dropped unnoticed. Only
+    # RabbitMQ has confirms; kombu's SQLite transport passes its options to create_engine.
+    return {"confirm_publish": True} if broker_url.startswith(("amqp", "pyamqp")) else {}
 
 
 app = make_celery()

@@ -32,3 +32,19 @@ class WordNetMissing(BrokerError):
 
 class RuntimeUnavailable(BrokerError):
     """The bot runtime's engine (Docker) cannot be reached right now: retry later."""
+
+
+class ApiUnavailable(BrokerError):
+    """publish-api could not be reached or failed (transient: retry later)."""
+
+
+class JobClosed(BrokerError):
+    """The job is final, superseded or taken over by another task: nothing more to do here."""
+
+
+class OwnerBusy(BrokerError):
+    """Another job of the same owner, or another task, holds the lease: try again later."""
+
+
+class ApiRejected(BrokerError):
+    """publish-api refused a request as malformed (an unexpected 4xx): retrying cannot help."""

@@ -2,7 +2,9 @@
 
 Every step re-reads state from publish-api and is safe to repeat, so a redelivered task (its
 worker died) finishes the job: a model whose digest is already live is not retrained or
-redeployed, and publish-api lets the new task take over a job stuck in training/deploying.
+redeployed. Each transition names the task (its Celery id) as the job's lease holder: the same
+task, redelivered, takes its job over at once; another task (a re-sent message) only once the
+lease expired, and a task whose job was taken over is told so (JobClosed) and stops.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import notify
@@ -25,6 +29,8 @@ logger = logging.getLogger(__name__)
 FINAL_STATES = ("live", "failed", "superseded")
 UNEXPECTED_FAILURE = "something went wrong on our side while building your bot. Please try again."
 
+Step = Callable[..., dict]  # moves this task's job on: step(state, **fields)
+
 
 @dataclass
 class Publisher:
@@ -36,62 +42,66 @@ class Publisher:
     notifier: SlackNotifier
     work_dir: Path
 
-    def run(self, job_id: int) -> str:
-        """Take job `job_id` from queued to live (or failed); returns the final state.
+    def run(self, job_id: int, claim: str | None = None) -> str:
+        """Take job `job_id` from queued to live (or failed) as task `claim`; returns the state.
 
-        Raises JobClosed (nothing to do), OwnerBusy and ApiUnavailable (retry later).
+        Raises JobClosed (nothing to do), OwnerBusy and ApiUnavailable (retry later), ApiRejected
+        (publish-api refused a request: a bug, never worth retrying).
         """
         job = self.api.job(job_id)
         if job["state"] in FINAL_STATES:
             logger.info("job %s is already %s", job_id, job["state"])
             return job["state"]
-        self.api.transition(job_id, "training")
+        step = partial(self.api.transition, job_id, claim=claim)
+        step("training")
         version = self.api.version(job["version_id"])
         try:
-            self._build_and_deploy(job_id, version)
+            self._build_and_deploy(step, job_id, version)
         except PublishFailed as exc:
-            return self.fail(job, exc.message_for_owner)
+            return self.fail(job, exc.message_for_owner, claim)
         return "live"
 
-    def fail(self, job: dict, reason: str) -> str:
-        """Record the failure and tell the owner; the live version keeps answering."""
+    def fail(self, job: dict, reason: str, claim: str | None = None) -> str:
+        """Record the failure and tell the owner; the live version keeps answering.
+
+        Raises JobClosed (already final or taken over), ApiUnavailable, ApiRejected.
+        """
         logger.warning("job %s failed: %s", job["id"], reason)
-        self.api.transition(job["id"], "failed", error=reason)
+        self.api.transition(job["id"], "failed", claim=claim, error=reason)
         self.notifier.tell(job["user_id"], notify.failed_message(reason))
         return "failed"
 
-    def _build_and_deploy(self, job_id: int, version: dict) -> None:
+    def _build_and_deploy(self, step: Step, job_id: int, version: dict) -> None:
         key = BotKey(version["team_id"], version["user_id"])
         if not version["topics"]:
-            return self._retire(job_id, key)
+            return self._retire(step, key)
         digest = self.trainer.digest(version)
         deployment, stored = self.runtime.status(key), self.runtime.stored_model(key, digest)
         if deployment is not None and deployment.model_digest == digest:
             logger.info("job %s: model %s is already live, not retrained", job_id, digest[:12])
-            self.api.transition(job_id, "deploying")
+            step("deploying")
         elif stored is not None:
             # Its bot or pool was lost (a restart, a dead host): the stored model is the same.
             logger.info("job %s: redeploying stored model %s, not retrained", job_id, digest[:12])
-            self.api.transition(job_id, "deploying")
+            step("deploying")
             deployment = self.runtime.deploy(key, stored, digest)
         else:
-            deployment = self._train_and_deploy(job_id, key, version)
-        self.api.transition(job_id, "live", endpoint=deployment.endpoint,
-                            model_digest=deployment.model_digest)
+            deployment = self._train_and_deploy(step, job_id, key, version)
+        step("live", endpoint=deployment.endpoint, model_digest=deployment.model_digest)
         self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))
 
-    def _train_and_deploy(self, job_id: int, key: BotKey, version: dict):
+    def _train_and_deploy(self, step: Step, job_id: int, key: BotKey, version: dict):
         out_dir = Path(tempfile.mkdtemp(prefix=f"job{job_id}-", dir=self.work_dir))
         try:
             model = self.trainer.train(version, out_dir)
-            self.api.transition(job_id, "deploying")
+            step("deploying")
             return self.runtime.deploy(key, model.path, model.digest)
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
 
-    def _retire(self, job_id: int, key: BotKey) -> None:
+    def _retire(self, step: Step, key: BotKey) -> None:
         # Every topic was deleted: the published state is "no bot", so stop the old one.
-        self.api.transition(job_id, "deploying")
+        step("deploying")
         self.runtime.stop(key)
-        self.api.transition(job_id, "live", endpoint=None, model_digest="retired")
+        step("live", endpoint=None, model_digest="retired")
         self.notifier.tell(key.user_id, notify.retired_message())

@@ -41,6 +41,9 @@ class Settings:
     SLACK_BOT_TOKEN: str = ""
     SLACK_API_URL: str = "https://slack.com/api/"
     HTTP_TIMEOUT_S: float = 10.0
+    TASK_MAX_RETRIES: int = 40
+    TASK_SOFT_TIME_LIMIT_S: float = 480.0
+    TASK_TIME_LIMIT_S: float = 540.0
 
 
 # process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from actions.bot_client import ask
-from publish_broker.api_client import JobClosed, OwnerBusy, PublishApiClient
+from publish_broker.api_client import ApiRejected, JobClosed, OwnerBusy, PublishApiClient
 from publish_broker.notify import SlackNotifier
 from publish_broker.pipeline import Publisher
 from publish_broker.runtime import BotKey
@@ -159,6 +159,21 @@ def test_a_killed_pool_answers_again_and_an_unchanged_republish_does_not_retrain
 
     assert publisher.trainer.trainings == trainings
     assert ask(endpoint, BOT_AUTH_TOKEN, "guest wifi password").text == WIFI["answer"]
+
+
+def test_another_task_waits_while_the_lease_holder_works(api, publisher):
+    path = owner(api, "U0CLAIM", VPN)
+    job_id = publish(api, path)
+    publisher.api.transition(job_id, "training", claim="task-a")  # task-a's worker is training
+    with pytest.raises(OwnerBusy):
+        publisher.run(job_id, claim="task-b")  # a re-sent message for the same job
+    assert publisher.run(job_id, claim="task-a") == "live"  # task-a, redelivered, takes over
+    assert publisher.run(job_id, claim="task-b") == "live"  # nothing left to do
+
+
+def test_a_request_publish_api_refuses_is_not_mistaken_for_a_closed_job(publisher):
+    with pytest.raises(ApiRejected):
+        publisher.run(2_000_000_000)  # no such job: a 404, which no retry mends
 
 
 def _listen(port: int) -> socket.socket | None:

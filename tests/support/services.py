@@ -88,12 +88,13 @@ class PublishApi:
 
 
 def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
-                      broker_url: str = BROKER_URL) -> PublishApi:
+                      broker_url: str = BROKER_URL, **settings: str) -> PublishApi:
     """Migrate a fresh database and serve publish-api on 127.0.0.1:`port` (1 worker)."""
     database, url = create_database()
     queue = queue or f"publish_it_{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "BROKER_URL": broker_url,
-           "PUBLISH_QUEUE": queue, "PUBLISH_API_PORT": str(port), "PUBLISH_API_HOST": "127.0.0.1"}
+           "PUBLISH_QUEUE": queue, "PUBLISH_API_PORT": str(port), "PUBLISH_API_HOST": "127.0.0.1",
+           **settings}
     log_path = log_dir / f"publish-api-{port}.log"
     process = subprocess.Popen([api_python(), "-m", "publish_api", "serve", "--workers", "2"],
                                cwd=REPO / "publish-api", env=env, stdout=log_path.open("wb"),

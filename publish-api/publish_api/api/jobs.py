@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from ..db import get_session
 from ..schemas import TransitionIn
@@ -20,7 +20,8 @@ def get_job(job_id: int):
 @bp.post("/jobs/<int:job_id>/transitions")
 def transition(job_id: int):
     change = body(TransitionIn)
-    return jsonify(publishing.transition(get_session(), job_id, change))
+    timers = current_app.extensions["job_timers"]
+    return jsonify(publishing.transition(get_session(), job_id, change, timers))
 
 
 @bp.get("/versions/<int:version_id>")

@@ -67,8 +67,8 @@ def add_alternative(team_id: str, user_id: str, topic_id: int):
 
 @bp.post("/publish")
 def publish(team_id: str, user_id: str):
-    queue = current_app.extensions["publish_queue"]
-    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue)
+    queue, timers = current_app.extensions["publish_queue"], current_app.extensions["job_timers"]
+    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue, timers)
     return jsonify({"job": job}), 202 if created else 200
 
 

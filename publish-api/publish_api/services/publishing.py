@@ -1,9 +1,19 @@
-"""Publishing: immutable versions, the job state machine, and handing jobs to the broker."""
+"""Publishing: immutable versions, the job state machine, and handing jobs to the broker.
+
+A job in training or deploying holds a lease (`JOB_LEASE_S`) that every broker transition renews.
+A job whose lease expired has lost its worker or its message: the owner's next publish, or the
+claim of another of their jobs, fails it ("timed out") so that it blocks nothing. A job still
+`queued` after `QUEUED_RESEND_S` may have lost its message: an unchanged publish sends it again
+(tasks pass ids and claim the job, so a duplicate message does no harm).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import partial
 
 from sqlalchemy import select, update
@@ -17,26 +27,58 @@ from ..schemas import TransitionIn
 from .owners import MAX_SQL_INT, lock_owner
 from .topics import active_topics, snapshot_entry
 
+logger = logging.getLogger(__name__)
+
 CURRENT_STATES = ("queued", "training", "deploying", "live")
 UNQUEUED_ERROR = "the publish queue is unreachable; please publish again in a moment"
+TIMED_OUT_ERROR = "publishing timed out: the bot builder stopped working on it. Please try again."
 
 
-def publish(session: Session, owner: User, queue: PublishQueue) -> tuple[dict, bool]:
+@dataclass(frozen=True)
+class JobTimers:
+    """How long an active job's lease lasts; after how long a queued job's task is sent again."""
+
+    lease: timedelta
+    resend_queued_after: timedelta
+
+    @classmethod
+    def from_settings(cls, settings) -> JobTimers:
+        return cls(
+            lease=timedelta(seconds=settings.JOB_LEASE_S),
+            resend_queued_after=timedelta(seconds=settings.QUEUED_RESEND_S),
+        )
+
+
+def publish(
+    session: Session, owner: User, queue: PublishQueue, timers: JobTimers
+) -> tuple[dict, bool]:
     """Snapshot the owner's topics and queue a job; returns (job, created).
 
-    Nothing changed since the current version → that version's job, nothing enqueued. The task is
-    sent only after the commit. Raises NothingToPublish, QueueUnavailable (the job is then failed).
+    Expired jobs are failed first. Nothing changed since the current version → that version's job,
+    nothing enqueued, unless it has been queued too long (its task is sent again). A task is sent
+    only after the commit. Raises NothingToPublish, QueueUnavailable (the job is then failed).
     """
     lock_owner(session, owner)
+    expire_leases(session, owner.id)
     snapshot = [snapshot_entry(t) for t in active_topics(session, owner)]
     digest = content_digest(snapshot)
     current = _current_job(session, owner)
-    unchanged = current is not None and current.version.digest == digest
-    if unchanged and not _bot_reported_down(session, current):
-        return job_view(current), False
+    if current is not None and current.version.digest == digest:
+        if _stale_queued(session, current, timers):
+            logger.warning("job %s queued since %s: resending", current.id, current.updated_at)
+            return _commit_and_send(session, current, queue), False
+        if not _bot_reported_down(session, current):
+            session.commit()  # keeps the failures of expired jobs
+            return job_view(current), False
     if not snapshot and current is None:
         raise NothingToPublish("add a topic before publishing", "topics")
     job = _new_job(session, owner, snapshot, digest)
+    return _commit_and_send(session, job, queue), True
+
+
+def _commit_and_send(session: Session, job: Job, queue: PublishQueue) -> dict:
+    """Commit, then send the job's task. Raises QueueUnavailable (the job is then failed)."""
+    job.updated_at = utcnow()
     on_commit(session, partial(queue.send_publish, job.id))
     session.commit()
     try:
@@ -44,7 +86,41 @@ def publish(session: Session, owner: User, queue: PublishQueue) -> tuple[dict, b
     except QueueUnavailable:
         _fail_unqueued(session, job.id)
         raise
-    return job_view(job), True
+    return job_view(job)
+
+
+def expire_leases(session: Session, owner_id: int, keep: int | None = None) -> None:
+    """Fail the owner's active jobs (but `keep`) whose lease expired: their worker is gone."""
+    active = select(Job).where(Job.owner_id == owner_id, Job.state.in_(ACTIVE_STATES))
+    for job in session.scalars(active).all():
+        if job.id != keep and _lease_expired(job):
+            logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
+            _fail(session, job, TIMED_OUT_ERROR)
+
+
+def _lease_expired(job: Job) -> bool:
+    # No lease on an active job: stuck since before leases existed.
+    return job.lease_expires_at is None or _aware(job.lease_expires_at) <= utcnow()
+
+
+def _stale_queued(session: Session, job: Job, timers: JobTimers) -> bool:
+    if job.state != "queued" or utcnow() - _aware(job.updated_at) <= timers.resend_queued_after:
+        return False
+    # While another job of the owner holds its lease, this one is waiting its turn, not lost.
+    return _other_active_job(session, job) is None
+
+
+def _other_active_job(session: Session, job: Job) -> int | None:
+    return session.scalars(
+        select(Job.id).where(
+            Job.owner_id == job.owner_id, Job.id != job.id, Job.state.in_(ACTIVE_STATES)
+        )
+    ).first()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; they are UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def content_digest(snapshot: list[dict]) -> str:
@@ -74,32 +150,49 @@ def get_version(session: Session, version_id: int) -> dict:
     }
 
 
-def transition(session: Session, job_id: int, change: TransitionIn) -> dict:
-    """Move a job to its next state (the broker's only way to write state).
+def transition(session: Session, job_id: int, change: TransitionIn, timers: JobTimers) -> dict:
+    """Move a job to its next state (the broker's only way to write state); renews its lease.
 
-    Raises NotFound, InvalidTransition (from a final or wrong state), OwnerBusy (another job of
-    the owner is being trained or deployed).
+    Raises NotFound, InvalidTransition (from a final or wrong state, or by a task whose job was
+    taken over), OwnerBusy (another job of the owner, or another task, holds a live lease).
     """
     lock_owner(session, _job(session, job_id).owner)
     job = _job(session, job_id, lock=True)
     if job.state in FINAL_STATES:
         raise InvalidTransition(f"job {job.id} is already {job.state}", "state")
+    _check_holder(job, change)
     _STEPS[change.state](session, job, change)
+    _renew_lease(job, timers)
     job.updated_at = utcnow()
     session.commit()
     return job_view(job)
 
 
-def _to_training(session: Session, job: Job, _change: TransitionIn) -> None:
-    # A redelivered task may take over a job already training or deploying (its worker died).
-    busy = session.scalars(
-        select(Job.id).where(
-            Job.owner_id == job.owner_id, Job.id != job.id, Job.state.in_(ACTIVE_STATES)
-        )
-    ).first()
+def _check_holder(job: Job, change: TransitionIn) -> None:
+    # A task whose job another task took over (its lease had expired) must stop, not race it.
+    foreign = change.claim and job.lease_holder and change.claim != job.lease_holder
+    if change.state != "training" and foreign:
+        raise InvalidTransition(f"job {job.id} was taken over by another task", "claim")
+
+
+def _renew_lease(job: Job, timers: JobTimers) -> None:
+    if job.state in ACTIVE_STATES:
+        job.lease_expires_at = utcnow() + timers.lease
+    else:
+        job.lease_expires_at, job.lease_holder = None, None
+
+
+def _to_training(session: Session, job: Job, change: TransitionIn) -> None:
+    # A redelivered task (same claim) takes over a job whose worker died; so does any task once
+    # the job's lease expired. Another task with the lease still live waits (owner_busy).
+    expire_leases(session, job.owner_id, keep=job.id)
+    busy = _other_active_job(session, job)
     if busy is not None:
         raise OwnerBusy(f"job {busy} of the same owner is in progress", "state")
-    job.state = "training"
+    held = job.state in ACTIVE_STATES and not _lease_expired(job)
+    if held and job.lease_holder != change.claim:
+        raise OwnerBusy(f"job {job.id} is being worked on by another task", "state")
+    job.state, job.lease_holder = "training", change.claim
     job.started_at = job.started_at or utcnow()
 
 
@@ -110,6 +203,12 @@ def _to_deploying(_session: Session, job: Job, _change: TransitionIn) -> None:
 
 def _to_live(session: Session, job: Job, change: TransitionIn) -> None:
     _require(job, ("deploying",), "live")
+    # The previous live job no longer answers: it must not read `live` any more.
+    session.execute(
+        update(Job)
+        .where(Job.owner_id == job.owner_id, Job.state == "live", Job.id != job.id)
+        .values(state="superseded", updated_at=utcnow())
+    )
     bot = _bot(session, job.owner_id)
     bot.live_job_id, bot.endpoint, bot.model_digest = job.id, change.endpoint, change.model_digest
     bot.health, bot.last_error, bot.updated_at = "healthy", None, utcnow()
@@ -117,9 +216,15 @@ def _to_live(session: Session, job: Job, change: TransitionIn) -> None:
 
 
 def _to_failed(session: Session, job: Job, change: TransitionIn) -> None:
+    _fail(session, job, change.error)
+
+
+def _fail(session: Session, job: Job, reason: str) -> None:
+    """Fail the job; the bot's live version is untouched, its last error records why."""
     bot = _bot(session, job.owner_id)
-    bot.last_error, bot.updated_at = change.error, utcnow()
-    job.state, job.error, job.finished_at = "failed", change.error, utcnow()
+    bot.last_error, bot.updated_at = reason, utcnow()
+    job.state, job.error, job.finished_at, job.updated_at = "failed", reason, utcnow(), utcnow()
+    job.lease_expires_at, job.lease_holder = None, None
 
 
 _STEPS = {
@@ -214,4 +319,5 @@ def job_view(job: Job) -> dict:
         "updated_at": job.updated_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "lease_expires_at": job.lease_expires_at,
     }

@@ -46,15 +46,54 @@ def config(database_url, queue_name):
     }
 
 
-@pytest.fixture
-def app(config, database_url):
+def _empty(database_url: str) -> None:
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture
+def app(config, database_url):
+    _empty(database_url)
     app = create_app(config)
     yield app
     app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_database(request, database_url, tmp_path):
+    """An empty, migrated database of each kind publish-api supports: its URL."""
+    if request.param == "postgresql":
+        _empty(database_url)
+        return database_url
+    url = f"sqlite:///{tmp_path / 'publish-api.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def any_config(config, any_database):
+    return {**config, "DATABASE_URL": any_database}
+
+
+@pytest.fixture
+def any_app(any_config):
+    """The app over each database (tests that concern the database run on both)."""
+    app = create_app(any_config)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def any_api(any_app):
+    return ApiClient(any_app.test_client())
+
+
+@pytest.fixture
+def any_owner(any_api):
+    assert any_api.put("/v1/users/T1/UALICE", {"display_name": "Alice"}).status_code == 201
+    return "/v1/users/T1/UALICE"
 
 
 class ApiClient:
@@ -105,3 +144,4 @@ def published_tasks(queue_name):
     reader = QueueReader(queue_name)
     reader.drain()  # start each test with an empty queue
     return reader
+

@@ -29,6 +29,7 @@ def body(model: type[BaseModel]) -> BaseModel:
 def slack_ids(team_id: str, user_id: str) -> tuple[str, str]:
     """Raises ValidationFailed when an id is not a Slack id (upper-case letters and digits)."""
     for name, value in (("team_id", team_id), ("user_id", user_id)):
-        if not _SLACK_ID.match(value):
+        # fullmatch: with re.match, the pattern's `$` also matches before a trailing newline.
+        if not _SLACK_ID.fullmatch(value):
             raise ValidationFailed(f"{name} must be a Slack id like T012AB3C4", name)
     return team_id, user_id

@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The path without its query string (%(U)s, not the request line %(r)s): a client that puts a
+# token in the query must not have it written to the log.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+
+
 def _serve(settings, workers: int) -> None:
     from gunicorn.app.wsgiapp import WSGIApplication
 
@@ -37,7 +42,7 @@ def _serve(settings, workers: int) -> None:
         "--access-logfile",
         "-",
         "--access-logformat",
-        '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
+        ACCESS_LOG_FORMAT,
         "--timeout",
         "30",
         "publish_api:create_app()",

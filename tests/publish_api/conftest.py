@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import uuid
 
 import pytest
@@ -145,3 +146,10 @@ def published_tasks(queue_name):
     reader.drain()  # start each test with an empty queue
     return reader
 
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

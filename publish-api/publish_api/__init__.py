@@ -9,6 +9,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from . import api, db
+from .health import CachedCheck
 from .queue import PublishQueue
 from .settings import load_settings
 
@@ -38,8 +39,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.init_app(app, settings.DATABASE_URL)
-    app.extensions["publish_queue"] = PublishQueue(
-        settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S
-    )
+    queue = PublishQueue(settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S)
+    app.extensions["publish_queue"] = queue
+    app.extensions["broker_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
     api.init_app(app)
     return app

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from publish_api import create_app
 from publish_api.migrate import upgrade
-from tests.support.services import create_database, drop_database
+from tests.support.services import create_database, drop_database, start_publish_api
 
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 TOKEN = "test-token-0123456789abcdef"
@@ -153,3 +153,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def served_api(request, tmp_path_factory, queue_name):
+    """publish-api served by gunicorn as in production, over each database, once per module.
+
+    A module sets SERVED_SETTINGS (environment variables) to configure it.
+    """
+    logs = tmp_path_factory.mktemp(f"served-{request.param}")
+    sqlite_url = f"sqlite:///{logs / 'publish-api.sqlite3'}"
+    database_url = sqlite_url if request.param == "sqlite" else None
+    settings = getattr(request.module, "SERVED_SETTINGS", {})
+    api = start_publish_api(
+        free_port(), logs, queue=queue_name, database_url=database_url, **settings
+    )
+    yield api
+    api.stop()

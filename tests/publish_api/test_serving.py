@@ -1,4 +1,7 @@
-"""publish-api as gunicorn serves it: what the access log keeps."""
+"""publish-api as gunicorn serves it: what the access log keeps, and slow clients."""
+
+import socket
+import time
 
 import pytest
 import requests
@@ -26,3 +29,17 @@ def test_the_access_log_has_paths_without_query_strings(server):
     assert '"GET /health HTTP/1.1" 200' in server.log()
     assert SECRET not in server.log() and "token=" not in server.log()
 
+
+def test_idle_connections_do_not_delay_a_health_check(server):
+    # Two clients that connect and send nothing, one that stops half-way through its headers.
+    idle = [socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+            for _ in range(3)]
+    idle[2].sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    try:
+        started = time.monotonic()
+        response = requests.get(f"{server.url}/health", timeout=10)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 2
+    finally:
+        for connection in idle:
+            connection.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flask import Flask, current_app, g
@@ -17,12 +18,22 @@ def make_engine(url: str) -> Engine:
     _begin_immediate), Postgres a health check."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+            url,
+            json_serializer=compact_json,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, json_serializer=compact_json, pool_pre_ping=True, pool_size=5, max_overflow=10
+    )
+
+
+def compact_json(value) -> str:
+    """JSON as stored: no spaces, and characters as themselves. The default escaped each emoji
+    into 12 bytes (two \\uXXXX surrogates) and padded every separator."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

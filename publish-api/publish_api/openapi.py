@@ -17,6 +17,7 @@ JSON_ERRORS = {
     "413": "too large",
     "422": "invalid field",
 }
+DESCRIPTIONS = {**JSON_ERRORS, "410": "no longer kept", "503": "the queue is unreachable"}
 
 # (method, path, summary, request body model, {status: response model or None})
 OPERATIONS = [
@@ -59,7 +60,13 @@ OPERATIONS = [
         s.TransitionIn,
         {"200": s.JobOut},
     ),
-    ("get", "/v1/versions/{version_id}", "Read a published version", None, {"200": s.VersionOut}),
+    (
+        "get",
+        "/v1/versions/{version_id}",
+        "Read a published version (410 once its snapshot was pruned)",
+        None,
+        {"200": s.VersionOut, "410": s.ErrorOut},
+    ),
 ]
 MODELS = sorted(
     {m for op in OPERATIONS for m in [op[3], *op[4].values()] if m} | {s.ErrorOut, s.HealthOut},
@@ -102,7 +109,10 @@ def _operation(path, summary, request_model, responses, refs) -> dict:
     operation = {
         "summary": summary,
         "parameters": _path_parameters(path),
-        "responses": {status: _response(model, refs) for status, model in responses.items()},
+        "responses": {
+            status: _response(model, refs, DESCRIPTIONS.get(status, "success"))
+            for status, model in responses.items()
+        },
     }
     for status, description in JSON_ERRORS.items():
         operation["responses"].setdefault(status, _response(s.ErrorOut, refs, description))

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     MAX_TOPICS_PER_OWNER: int = Field(default=500, ge=1)
     BROKER_TIMEOUT_S: float = Field(default=5.0, gt=0)
     HEALTH_CACHE_S: float = Field(default=10.0, ge=0)
+    KEEP_VERSIONS: int = Field(default=5, ge=1)
     LOG_LEVEL: str = "INFO"
 
     @field_validator("DATABASE_URL")

@@ -147,7 +147,6 @@ def published_tasks(queue_name):
     return reader
 
 
-
 def free_port() -> int:
     """A port nothing listens on now (the kernel's choice)."""
     with socket.socket() as probe:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from ..db import get_session
 from ..schemas import TransitionIn
@@ -19,8 +19,8 @@ def get_job(job_id: int):
 
 @bp.post("/jobs/<int:job_id>/transitions")
 def transition(job_id: int):
-    change = body(TransitionIn)
-    return jsonify(publishing.transition(get_session(), job_id, change))
+    change, keep = body(TransitionIn), current_app.config["SETTINGS"].KEEP_VERSIONS
+    return jsonify(publishing.transition(get_session(), job_id, change, keep))
 
 
 @bp.get("/versions/<int:version_id>")

@@ -16,6 +16,10 @@ def _owner(team_id: str, user_id: str, lock: bool = False):
     return owners.get_owner(get_session(), *slack_ids(team_id, user_id), lock=lock)
 
 
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
 @bp.put("")
 def put_user(team_id: str, user_id: str):
     data = body(UserIn)
@@ -33,7 +37,7 @@ def list_topics(team_id: str, user_id: str):
 @bp.post("/topics")
 def create_topic(team_id: str, user_id: str):
     data, owner = body(TopicIn), _owner(team_id, user_id)
-    cap = current_app.config["SETTINGS"].MAX_TOPICS_PER_OWNER
+    cap = _settings().MAX_TOPICS_PER_OWNER
     return jsonify(topics.create_topic(get_session(), owner, data, cap)), 201
 
 
@@ -67,8 +71,8 @@ def add_alternative(team_id: str, user_id: str, topic_id: int):
 
 @bp.post("/publish")
 def publish(team_id: str, user_id: str):
-    queue = current_app.extensions["publish_queue"]
-    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue)
+    queue, keep = current_app.extensions["publish_queue"], _settings().KEEP_VERSIONS
+    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue, keep)
     return jsonify({"job": job}), 202 if created else 200
 
 

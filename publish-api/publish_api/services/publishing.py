@@ -6,11 +6,18 @@ import hashlib
 import json
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 
 from ..db import on_commit, raise_commit_errors
-from ..errors import InvalidTransition, NotFound, NothingToPublish, OwnerBusy, QueueUnavailable
+from ..errors import (
+    InvalidTransition,
+    NotFound,
+    NothingToPublish,
+    OwnerBusy,
+    QueueUnavailable,
+    VersionPruned,
+)
 from ..models import ACTIVE_STATES, FINAL_STATES, Bot, Job, User, Version, utcnow
 from ..queue import PublishQueue
 from ..schemas import TransitionIn
@@ -18,14 +25,19 @@ from .owners import MAX_SQL_INT, lock_owner
 from .topics import active_topics, snapshot_entry
 
 CURRENT_STATES = ("queued", "training", "deploying", "live")
+# Jobs whose version the broker may still read: their snapshots are never pruned.
+UNFINISHED_STATES = ("queued", "training", "deploying")
 UNQUEUED_ERROR = "the publish queue is unreachable; please publish again in a moment"
 
 
-def publish(session: Session, owner: User, queue: PublishQueue) -> tuple[dict, bool]:
+def publish(
+    session: Session, owner: User, queue: PublishQueue, keep_versions: int
+) -> tuple[dict, bool]:
     """Snapshot the owner's topics and queue a job; returns (job, created).
 
     Nothing changed since the current version → that version's job, nothing enqueued. The task is
-    sent only after the commit. Raises NothingToPublish, QueueUnavailable (the job is then failed).
+    sent only after the commit; older snapshots beyond `keep_versions` are pruned in the same
+    transaction. Raises NothingToPublish, QueueUnavailable (the job is then failed).
     """
     lock_owner(session, owner)
     snapshot = [snapshot_entry(t) for t in active_topics(session, owner)]
@@ -37,6 +49,7 @@ def publish(session: Session, owner: User, queue: PublishQueue) -> tuple[dict, b
     if not snapshot and current is None:
         raise NothingToPublish("add a topic before publishing", "topics")
     job = _new_job(session, owner, snapshot, digest)
+    prune_snapshots(session, owner.id, keep_versions)
     on_commit(session, partial(queue.send_publish, job.id))
     session.commit()
     try:
@@ -59,10 +72,12 @@ def get_job(session: Session, job_id: int) -> dict:
 
 
 def get_version(session: Session, version_id: int) -> dict:
-    """A version with its snapshot. Raises NotFound."""
+    """A version with its snapshot. Raises NotFound, VersionPruned (its snapshot was pruned)."""
     version = session.get(Version, version_id) if version_id <= MAX_SQL_INT else None
     if version is None:
         raise NotFound(f"no version {version_id}", "version_id")
+    if version.topics is None:
+        raise VersionPruned(f"version {version_id} is old; its snapshot was pruned", "version_id")
     owner = session.get(User, version.owner_id)
     return {
         "id": version.id,
@@ -74,8 +89,9 @@ def get_version(session: Session, version_id: int) -> dict:
     }
 
 
-def transition(session: Session, job_id: int, change: TransitionIn) -> dict:
-    """Move a job to its next state (the broker's only way to write state).
+def transition(session: Session, job_id: int, change: TransitionIn, keep_versions: int) -> dict:
+    """Move a job to its next state (the broker's only way to write state); a job going live
+    prunes the snapshots it made unnecessary (see prune_snapshots).
 
     Raises NotFound, InvalidTransition (from a final or wrong state), OwnerBusy (another job of
     the owner is being trained or deployed).
@@ -86,6 +102,8 @@ def transition(session: Session, job_id: int, change: TransitionIn) -> dict:
         raise InvalidTransition(f"job {job.id} is already {job.state}", "state")
     _STEPS[change.state](session, job, change)
     job.updated_at = utcnow()
+    if job.state == "live":
+        prune_snapshots(session, job.owner_id, keep_versions)
     session.commit()
     return job_view(job)
 
@@ -184,11 +202,35 @@ def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str) -
             updated_at=utcnow(),
         )
     )
-    version = Version(owner_id=owner.id, digest=digest, topics=snapshot)
+    version = Version(owner_id=owner.id, digest=digest, topics=snapshot, topic_count=len(snapshot))
     job = Job(owner=owner, version=version, state="queued")
     session.add(job)
     session.flush()
     return job
+
+
+def prune_snapshots(session: Session, owner_id: int, keep: int) -> int:
+    """Drop the snapshots of the owner's old versions; returns how many.
+
+    Kept: the `keep` newest, the live one, and any an unfinished job refers to (the broker reads
+    it while it trains). The version rows stay, small, for the jobs that name them. Callers hold
+    the owner lock, so no job can claim a version while it is being pruned.
+    """
+    newest = select(Version.id).where(Version.owner_id == owner_id)
+    newest = newest.order_by(Version.id.desc()).limit(keep)
+    unfinished = select(Job.version_id).where(
+        Job.owner_id == owner_id, Job.state.in_(UNFINISHED_STATES)
+    )
+    live = select(Job.version_id).join(Bot, Bot.live_job_id == Job.id)
+    live = live.where(Bot.owner_id == owner_id)
+    kept = set(session.scalars(newest)) | set(session.scalars(unfinished))
+    kept |= set(session.scalars(live))
+    result = session.execute(
+        update(Version)
+        .where(Version.owner_id == owner_id, Version.topics.is_not(None), Version.id.not_in(kept))
+        .values(topics=null())
+    )
+    return result.rowcount
 
 
 def _fail_unqueued(session: Session, job_id: int) -> None:
@@ -209,7 +251,7 @@ def job_view(job: Job) -> dict:
         "state": job.state,
         "error": job.error,
         "digest": job.version.digest,
-        "topic_count": len(job.version.topics),
+        "topic_count": job.version.topic_count,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,

@@ -68,6 +68,25 @@ OPERATIONS = [
         {"200": s.VersionOut, "410": s.ErrorOut},
     ),
 ]
+# Query parameters, by (method, path).
+QUERY_PARAMETERS = {
+    ("get", f"{OWNER}/topics"): [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "page size; default and maximum: MAX_TOPICS_PER_OWNER",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": "next_cursor of the previous page",
+            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"},
+        },
+    ],
+}
 MODELS = sorted(
     {m for op in OPERATIONS for m in [op[3], *op[4].values()] if m} | {s.ErrorOut, s.HealthOut},
     key=lambda m: m.__name__,
@@ -83,6 +102,7 @@ def openapi_document() -> dict:
     paths: dict = {}
     for method, path, summary, request_model, responses in OPERATIONS:
         operation = _operation(path, summary, request_model, responses, refs)
+        operation["parameters"] += QUERY_PARAMETERS.get((method, path), [])
         paths.setdefault(path, {})[method] = operation
     paths["/health"] = {"get": _health_operation(refs)}
     return {

@@ -81,6 +81,14 @@ class TopicPatch(Strict):
         return self
 
 
+class TopicPage(BaseModel):
+    """Query of a topic list. Not strict: query values are strings. Other names are ignored."""
+
+    limit: int | None = Field(default=None, ge=1)
+    # Opaque to clients: the next_cursor of the previous page (the last topic id it held).
+    cursor: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
 class AlternativeIn(Strict):
     text: Question
 
@@ -134,6 +142,7 @@ class TopicOut(BaseModel):
 class TopicList(BaseModel):
     topics: list[TopicOut]
     pending_deletions: int
+    next_cursor: str | None
 
 
 class Deleted(BaseModel):

@@ -1,4 +1,5 @@
-"""Version storage on both databases: snapshots pruned, stored compactly, loaded only when read."""
+"""Version storage on both databases: snapshots pruned, stored compactly, loaded only when read;
+topic lists paged."""
 
 import json
 import re
@@ -6,6 +7,9 @@ import re
 from sqlalchemy import event, text
 
 from publish_api import create_app
+from publish_api.db import get_session
+from publish_api.models import Topic
+from publish_api.services import owners
 
 from .conftest import ApiClient
 
@@ -80,3 +84,51 @@ def test_job_views_do_not_load_the_snapshot(any_app, any_api, any_owner):
     # ...while the broker's read of the version does load it.
     assert len(any_api.get(f"/v1/versions/{job['version_id']}").get_json()["topics"]) == 1
 
+
+def test_topic_lists_are_paged(any_api, any_owner):
+    ids = [any_api.post(f"{any_owner}/topics", {**TOPIC, "question": f"q{i}"}).get_json()["id"]
+           for i in range(5)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = f"?limit=2&cursor={cursor}" if cursor else "?limit=2"
+        page = any_api.get(f"{any_owner}/topics{query}").get_json()
+        seen += [t["id"] for t in page["topics"]]
+        pages, cursor = pages + 1, page["next_cursor"]
+        if cursor is None:
+            break
+    assert (seen, pages) == (ids, 3)
+
+
+def test_the_default_page_is_the_whole_list(any_config):
+    api = ApiClient(create_app({**any_config, "MAX_TOPICS_PER_OWNER": 3}).test_client())
+    owner = "/v1/users/T1/UALICE"
+    api.put(owner, {"display_name": "Alice"})
+    for i in range(3):
+        api.post(f"{owner}/topics", {**TOPIC, "question": f"q{i}"})
+    listing = api.get(f"{owner}/topics").get_json()
+    assert (len(listing["topics"]), listing["next_cursor"]) == (3, None)
+    assert listing["pending_deletions"] == 0
+    assert len(api.get(f"{owner}/topics?limit=1000").get_json()["topics"]) == 3  # capped, not 422
+
+
+def test_bad_paging_names_the_parameter(any_api, any_owner):
+    for query, field in (("limit=0", "limit"), ("limit=x", "limit"), ("cursor=abc", "cursor"),
+                         ("cursor=-1", "cursor")):
+        response = any_api.get(f"{any_owner}/topics?{query}")
+        assert response.status_code == 422, query
+        assert response.get_json()["error"]["field"] == field
+
+
+def test_a_full_owner_fits_the_default_page_as_existing_clients_expect(any_app, any_api, any_owner):
+    # capture-actions reads "topics" and "pending_deletions" of one unpaged call.
+    cap = any_app.config["SETTINGS"].MAX_TOPICS_PER_OWNER
+    with any_app.app_context():
+        session = get_session()
+        owner = owners.get_owner(session, "T1", "UALICE")
+        session.add_all(
+            Topic(owner_id=owner.id, question=f"q{i}?", answer="a", alternatives=[])
+            for i in range(cap)
+        )
+        session.commit()
+    listing = any_api.get(f"{any_owner}/topics").get_json()
+    assert (len(listing["topics"]), listing["next_cursor"], cap) == (500, None, 500)

@@ -5,9 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from ..db import get_session
-from ..schemas import AlternativeIn, BotHealthIn, TopicIn, TopicPatch, UnansweredIn, UserIn
+from ..schemas import (
+    AlternativeIn,
+    BotHealthIn,
+    TopicIn,
+    TopicPage,
+    TopicPatch,
+    UnansweredIn,
+    UserIn,
+)
 from ..services import bots, owners, publishing, topics, unanswered
-from .requests import body, slack_ids
+from .requests import body, query, slack_ids
 
 bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
 
@@ -31,7 +39,11 @@ def put_user(team_id: str, user_id: str):
 
 @bp.get("/topics")
 def list_topics(team_id: str, user_id: str):
-    return jsonify(topics.list_topics(get_session(), _owner(team_id, user_id)))
+    page, owner = query(TopicPage), _owner(team_id, user_id)
+    # The default page holds every topic an owner can have: clients that ignore paging see all.
+    cap = _settings().MAX_TOPICS_PER_OWNER
+    limit = min(page.limit or cap, cap)
+    return jsonify(topics.list_topics(get_session(), owner, limit, page.cursor))
 
 
 @bp.post("/topics")

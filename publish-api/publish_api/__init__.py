@@ -9,8 +9,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from . import api, db
+from .health import CachedCheck
 from .queue import PublishQueue
-from .services.publishing import JobTimers
+from .services.publishing import JobPolicy
 from .settings import load_settings
 
 MAX_BODY_BYTES = 256 * 1024
@@ -39,9 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     db.init_app(app, settings.DATABASE_URL)
-    app.extensions["publish_queue"] = PublishQueue(
-        settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S
-    )
-    app.extensions["job_timers"] = JobTimers.from_settings(settings)
+    queue = PublishQueue(settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S)
+    app.extensions["publish_queue"] = queue
+    app.extensions["broker_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
+    app.extensions["job_policy"] = JobPolicy.from_settings(settings)
     api.init_app(app)
     return app

@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="publish_api")
     parser.add_argument("command", choices=["migrate", "serve"])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (serve)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (serve)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -21,11 +22,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     upgrade(settings.DATABASE_URL)
     if args.command == "serve":
-        _serve(settings, args.workers)
+        _serve(settings, args.workers, args.threads)
     return 0
 
 
-def _serve(settings, workers: int) -> None:
+# The path without its query string (%(U)s, not the request line %(r)s): a client that puts a
+# token in the query must not have it written to the log.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+
+
+def _serve(settings, workers: int, threads: int) -> None:
     from gunicorn.app.wsgiapp import WSGIApplication
 
     sys.argv = [
@@ -34,10 +40,17 @@ def _serve(settings, workers: int) -> None:
         f"{settings.PUBLISH_API_HOST}:{settings.PUBLISH_API_PORT}",
         "--workers",
         str(workers),
+        # Threaded workers: a sync worker is held by one connection until it sends a whole
+        # request, so two idle clients stalled both workers for the 30 s timeout. gthread gives a
+        # silent connection one thread for at most 5 s, then parks it on the worker's poller.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
         "--access-logfile",
         "-",
         "--access-logformat",
-        '%(h)s "%(r)s" %(s)s %(b)s %(L)ss',
+        ACCESS_LOG_FORMAT,
         "--timeout",
         "30",
         "publish_api:create_app()",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flask import Flask, current_app, g
@@ -9,21 +10,47 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+SQLITE_BUSY_TIMEOUT_S = 30
+
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys and a busy timeout, Postgres a health check."""
+    """An engine for `url`; SQLite gets foreign keys, a busy timeout and serialised writers (see
+    _begin_immediate), Postgres a health check."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            json_serializer=compact_json,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        url, json_serializer=compact_json, pool_pre_ping=True, pool_size=5, max_overflow=10
+    )
+
+
+def compact_json(value) -> str:
+    """JSON as stored: no spaces, and characters as themselves. The default escaped each emoji
+    into 12 bytes (two \\uXXXX surrogates) and padded every separator."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling would BEGIN (DEFERRED) lazily before writes; turned off
+    # here so that _begin_immediate emits every BEGIN (SQLAlchemy's documented pysqlite recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    # SQLite ignores SELECT ... FOR UPDATE. BEGIN IMMEDIATE takes the write lock at the start of
+    # every transaction (waiting up to the busy timeout), so a read-check-write such as a cap
+    # check or an alternative append runs alone, as it does under PostgreSQL's row locks.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask, url: str) -> None:

@@ -51,6 +51,14 @@ class OwnerBusy(Conflict):
     code = "owner_busy"
 
 
+class Gone(ApiError):
+    status, code = 410, "gone"
+
+
+class VersionPruned(Gone):
+    code = "version_pruned"
+
+
 class TooLarge(ApiError):
     status, code = 413, "too_large"
 

@@ -59,7 +59,10 @@ class Version(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     digest: Mapped[str] = mapped_column(String(64))
-    topics: Mapped[list] = mapped_column(JSON)
+    topic_count: Mapped[int] = mapped_column(default=0)
+    # The snapshot can be megabytes: loaded only when read (job views need none of it), and
+    # NULL once pruned (services/publishing.py keeps the live, in-progress and recent ones).
+    topics: Mapped[list | None] = mapped_column(JSON(none_as_null=True), deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -17,6 +17,7 @@ JSON_ERRORS = {
     "413": "too large",
     "422": "invalid field",
 }
+DESCRIPTIONS = {**JSON_ERRORS, "410": "no longer kept", "503": "the queue is unreachable"}
 
 # (method, path, summary, request body model, {status: response model or None})
 OPERATIONS = [
@@ -59,8 +60,33 @@ OPERATIONS = [
         s.TransitionIn,
         {"200": s.JobOut},
     ),
-    ("get", "/v1/versions/{version_id}", "Read a published version", None, {"200": s.VersionOut}),
+    (
+        "get",
+        "/v1/versions/{version_id}",
+        "Read a published version (410 once its snapshot was pruned)",
+        None,
+        {"200": s.VersionOut, "410": s.ErrorOut},
+    ),
 ]
+# Query parameters, by (method, path).
+QUERY_PARAMETERS = {
+    ("get", f"{OWNER}/topics"): [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "page size; default and maximum: MAX_TOPICS_PER_OWNER",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "description": "next_cursor of the previous page",
+            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"},
+        },
+    ],
+}
 MODELS = sorted(
     {m for op in OPERATIONS for m in [op[3], *op[4].values()] if m} | {s.ErrorOut, s.HealthOut},
     key=lambda m: m.__name__,
@@ -76,6 +102,7 @@ def openapi_document() -> dict:
     paths: dict = {}
     for method, path, summary, request_model, responses in OPERATIONS:
         operation = _operation(path, summary, request_model, responses, refs)
+        operation["parameters"] += QUERY_PARAMETERS.get((method, path), [])
         paths.setdefault(path, {})[method] = operation
     paths["/health"] = {"get": _health_operation(refs)}
     return {
@@ -102,7 +129,10 @@ def _operation(path, summary, request_model, responses, refs) -> dict:
     operation = {
         "summary": summary,
         "parameters": _path_parameters(path),
-        "responses": {status: _response(model, refs) for status, model in responses.items()},
+        "responses": {
+            status: _response(model, refs, DESCRIPTIONS.get(status, "success"))
+            for status, model in responses.items()
+        },
     }
     for status, description in JSON_ERRORS.items():
         operation["responses"].setdefault(status, _response(s.ErrorOut, refs, description))

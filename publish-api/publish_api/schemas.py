@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SLACK_ID_PATTERN = r"^[A-Z0-9]{1,32}$"
+# C0 controls but tab, newline and carriage return; DEL; C1 controls. NUL in particular: SQLite
+# stores it, PostgreSQL refuses it, so it must never reach the database.
+CONTROL_CHARACTERS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def text(**constraints):
+    """Free text a client sends: `constraints` (StringConstraints), then no control characters,
+    checked with a clear message and described in /openapi.json."""
+    return Annotated[
+        str,
+        StringConstraints(**constraints),
+        AfterValidator(_no_control_characters),
+        Field(json_schema_extra={"pattern": f"^[^{CONTROL_CHARACTERS}]*$"}),
+    ]
+
+
+# Printable ASCII, no spaces: the bot address the broker reports.
+ENDPOINT_PATTERN = r"^https?://[!-~]+$"
 SlackId = Annotated[str, StringConstraints(pattern=SLACK_ID_PATTERN)]
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Answer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)]
+Question = text(strip_whitespace=True, min_length=1, max_length=300)
+Answer = text(strip_whitespace=True, min_length=1, max_length=3000)
+DisplayName = text(strip_whitespace=True, min_length=1, max_length=200)
+ErrorText = text(max_length=2000)
+AskedQuestion = text(strip_whitespace=True, min_length=1, max_length=3000)
+ModelDigest = text(min_length=1, max_length=128)
 Alternatives = Annotated[list[Question], Field(max_length=20)]
 JobState = Literal["queued", "training", "deploying", "live", "failed", "superseded"]
 
@@ -21,9 +57,7 @@ class Strict(BaseModel):
 
 
 class UserIn(Strict):
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    display_name: DisplayName
 
 
 class TopicIn(Strict):
@@ -47,17 +81,25 @@ class TopicPatch(Strict):
         return self
 
 
+class TopicPage(BaseModel):
+    """Query of a topic list. Not strict: query values are strings. Other names are ignored."""
+
+    limit: int | None = Field(default=None, ge=1)
+    # Opaque to clients: the next_cursor of the previous page (the last topic id it held).
+    cursor: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
 class AlternativeIn(Strict):
     text: Question
 
 
 class TransitionIn(Strict):
     state: Literal["training", "deploying", "live", "failed"]
-    error: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    error: ErrorText | None = None
     endpoint: (
-        Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=500)] | None
+        Annotated[str, StringConstraints(pattern=ENDPOINT_PATTERN, max_length=500)] | None
     ) = None
-    model_digest: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    model_digest: ModelDigest | None = None
     # The broker task's id: the job's lease holder (a different task may not take it over).
     claim: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
@@ -72,13 +114,11 @@ class TransitionIn(Strict):
 
 class BotHealthIn(Strict):
     health: Literal["healthy", "unhealthy"]
-    error: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    error: ErrorText | None = None
 
 
 class UnansweredIn(Strict):
-    question: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)
-    ]
+    question: AskedQuestion
     asker_team_id: SlackId
     asker_user_id: SlackId
 
@@ -104,6 +144,7 @@ class TopicOut(BaseModel):
 class TopicList(BaseModel):
     topics: list[TopicOut]
     pending_deletions: int
+    next_cursor: str | None
 
 
 class Deleted(BaseModel):

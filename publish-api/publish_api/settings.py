@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     BROKER_TIMEOUT_S: float = Field(default=5.0, gt=0)
     JOB_LEASE_S: float = Field(default=600.0, gt=0)
     QUEUED_RESEND_S: float = Field(default=120.0, gt=0)
+    HEALTH_CACHE_S: float = Field(default=10.0, ge=0)
+    KEEP_VERSIONS: int = Field(default=5, ge=1)
     LOG_LEVEL: str = "INFO"
 
     @field_validator("DATABASE_URL")

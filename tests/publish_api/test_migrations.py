@@ -1,6 +1,10 @@
-from sqlalchemy import create_engine, inspect
+import json
 
-from publish_api.migrate import upgrade
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from publish_api.migrate import alembic_config, upgrade
 from tests.support.services import create_database, drop_database
 
 
@@ -23,4 +27,42 @@ def test_migrations_run_on_sqlite(tmp_path):
     upgrade(url)
     engine = create_engine(url)
     assert "topics" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.sqlite3'}"
+        return
+    name, url = create_database("faqbot_migr")
+    yield url
+    drop_database(name)
+
+
+def test_0002_counts_and_compacts_the_stored_snapshots_and_downgrades(empty_database):
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0001")
+    engine = create_engine(empty_database)
+    spaced = json.dumps([{"id": 1, "question": "Party? 🎉", "alternatives": [], "answer": "a"}] * 2)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)"
+        ))
+        connection.execute(text(
+            "INSERT INTO users (id, workspace_id, slack_user_id, display_name, created_at) "
+            "VALUES (1, 1, 'U1', 'One', CURRENT_TIMESTAMP)"
+        ))
+        connection.execute(text(
+            "INSERT INTO versions (id, owner_id, digest, topics, created_at) "
+            "VALUES (1, 1, 'd', :topics, CURRENT_TIMESTAMP)"
+        ), {"topics": spaced})
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        count, stored = connection.execute(
+            text("SELECT topic_count, CAST(topics AS TEXT) FROM versions")
+        ).one()
+    assert count == 2 and "🎉" in stored and ", " not in stored
+    assert json.loads(stored) == json.loads(spaced)
+    command.downgrade(config, "0001")
     engine.dispose()

@@ -22,7 +22,11 @@ def test_create_list_get_update_delete(api, owner):
     listing = api.get(f"{owner}/topics").get_json()
     assert [t["id"] for t in listing["topics"]] == [topic["id"]]
     assert api.delete(f"{owner}/topics/{topic['id']}").status_code == 204
-    assert api.get(f"{owner}/topics").get_json() == {"topics": [], "pending_deletions": 0}
+    assert api.get(f"{owner}/topics").get_json() == {
+        "topics": [],
+        "pending_deletions": 0,
+        "next_cursor": None,
+    }
     assert api.get(f"{owner}/topics/{topic['id']}").status_code == 404
 
 

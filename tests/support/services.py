@@ -84,13 +84,22 @@ class PublishApi:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        drop_database(self.database)
+        if self.database:
+            drop_database(self.database)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
 def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
-                      broker_url: str = BROKER_URL, **settings: str) -> PublishApi:
-    """Migrate a fresh database and serve publish-api on 127.0.0.1:`port` (1 worker)."""
-    database, url = create_database()
+                      broker_url: str = BROKER_URL, database_url: str | None = None,
+                      **settings: str) -> PublishApi:
+    """Serve publish-api on 127.0.0.1:`port` (2 workers), migrating its database first.
+
+    The database is a fresh PostgreSQL one (dropped by stop()) unless `database_url` is given
+    (SQLite, say); `settings` are further environment variables.
+    """
+    database, url = create_database() if database_url is None else ("", database_url)
     queue = queue or f"publish_it_{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "BROKER_URL": broker_url,
            "PUBLISH_QUEUE": queue, "PUBLISH_API_PORT": str(port), "PUBLISH_API_HOST": "127.0.0.1",

@@ -20,8 +20,8 @@ def get_job(job_id: int):
 @bp.post("/jobs/<int:job_id>/transitions")
 def transition(job_id: int):
     change = body(TransitionIn)
-    timers = current_app.extensions["job_timers"]
-    return jsonify(publishing.transition(get_session(), job_id, change, timers))
+    policy = current_app.extensions["job_policy"]
+    return jsonify(publishing.transition(get_session(), job_id, change, policy))
 
 
 @bp.get("/versions/<int:version_id>")

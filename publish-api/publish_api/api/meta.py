@@ -14,7 +14,8 @@ bp = Blueprint("meta", __name__)
 @bp.get("/health")
 def health():
     database = "ok" if _database_ok() else "unreachable"
-    broker = "ok" if current_app.extensions["publish_queue"].ping() else "unreachable"
+    # Cached for HEALTH_CACHE_S: a stalled broker would otherwise hold every call for its timeout.
+    broker = "ok" if current_app.extensions["broker_health"]() else "unreachable"
     ok = database == broker == "ok"
     body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker}
     return jsonify(body), 200 if ok else 503

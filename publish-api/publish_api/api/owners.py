@@ -5,15 +5,27 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from ..db import get_session
-from ..schemas import AlternativeIn, BotHealthIn, TopicIn, TopicPatch, UnansweredIn, UserIn
+from ..schemas import (
+    AlternativeIn,
+    BotHealthIn,
+    TopicIn,
+    TopicPage,
+    TopicPatch,
+    UnansweredIn,
+    UserIn,
+)
 from ..services import bots, owners, publishing, topics, unanswered
-from .requests import body, slack_ids
+from .requests import body, query, slack_ids
 
 bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
 
 
 def _owner(team_id: str, user_id: str, lock: bool = False):
     return owners.get_owner(get_session(), *slack_ids(team_id, user_id), lock=lock)
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
 
 
 @bp.put("")
@@ -27,13 +39,17 @@ def put_user(team_id: str, user_id: str):
 
 @bp.get("/topics")
 def list_topics(team_id: str, user_id: str):
-    return jsonify(topics.list_topics(get_session(), _owner(team_id, user_id)))
+    page, owner = query(TopicPage), _owner(team_id, user_id)
+    # The default page holds every topic an owner can have: clients that ignore paging see all.
+    cap = _settings().MAX_TOPICS_PER_OWNER
+    limit = min(page.limit or cap, cap)
+    return jsonify(topics.list_topics(get_session(), owner, limit, page.cursor))
 
 
 @bp.post("/topics")
 def create_topic(team_id: str, user_id: str):
     data, owner = body(TopicIn), _owner(team_id, user_id)
-    cap = current_app.config["SETTINGS"].MAX_TOPICS_PER_OWNER
+    cap = _settings().MAX_TOPICS_PER_OWNER
     return jsonify(topics.create_topic(get_session(), owner, data, cap)), 201
 
 
@@ -67,8 +83,8 @@ def add_alternative(team_id: str, user_id: str, topic_id: int):
 
 @bp.post("/publish")
 def publish(team_id: str, user_id: str):
-    queue, timers = current_app.extensions["publish_queue"], current_app.extensions["job_timers"]
-    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue, timers)
+    queue, policy = current_app.extensions["publish_queue"], current_app.extensions["job_policy"]
+    job, created = publishing.publish(get_session(), _owner(team_id, user_id), queue, policy)
     return jsonify({"job": job}), 202 if created else 200
 
 

@@ -21,14 +21,27 @@ def body(model: type[BaseModel]) -> BaseModel:
         first = exc.errors()[0]
         if first["type"] == "json_invalid" or (first["type"] == "model_type" and not first["loc"]):
             raise MalformedRequest("the body must be a JSON object") from None
-        field = ".".join(str(part) for part in first["loc"]) or None
-        message = f"{field}: {first['msg']}" if field else first["msg"]
-        raise ValidationFailed(message, field) from None
+        raise _failed(first) from None
+
+
+def query(model: type[BaseModel]) -> BaseModel:
+    """The query string as `model` (the first value of each name). Raises ValidationFailed."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise _failed(exc.errors()[0]) from None
+
+
+def _failed(error: dict) -> ValidationFailed:
+    field = ".".join(str(part) for part in error["loc"]) or None
+    message = f"{field}: {error['msg']}" if field else error["msg"]
+    return ValidationFailed(message, field)
 
 
 def slack_ids(team_id: str, user_id: str) -> tuple[str, str]:
     """Raises ValidationFailed when an id is not a Slack id (upper-case letters and digits)."""
     for name, value in (("team_id", team_id), ("user_id", user_id)):
-        if not _SLACK_ID.match(value):
+        # fullmatch: with re.match, the pattern's `$` also matches before a trailing newline.
+        if not _SLACK_ID.fullmatch(value):
             raise ValidationFailed(f"{name} must be a Slack id like T012AB3C4", name)
     return team_id, user_id

@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session
 
 from ..db import on_commit, raise_commit_errors
-from ..errors import InvalidTransition, NotFound, NothingToPublish, OwnerBusy, QueueUnavailable
+from ..errors import (
+    InvalidTransition,
+    NotFound,
+    NothingToPublish,
+    OwnerBusy,
+    QueueUnavailable,
+    VersionPruned,
+)
 from ..models import ACTIVE_STATES, FINAL_STATES, Bot, Job, User, Version, utcnow
 from ..queue import PublishQueue
 from ..schemas import TransitionIn
@@ -30,33 +37,39 @@ from .topics import active_topics, snapshot_entry
 logger = logging.getLogger(__name__)
 
 CURRENT_STATES = ("queued", "training", "deploying", "live")
+# Jobs whose version the broker may still read: their snapshots are never pruned.
+UNFINISHED_STATES = ("queued", "training", "deploying")
 UNQUEUED_ERROR = "the publish queue is unreachable; please publish again in a moment"
 TIMED_OUT_ERROR = "publishing timed out: the bot builder stopped working on it. Please try again."
 
 
 @dataclass(frozen=True)
-class JobTimers:
-    """How long an active job's lease lasts; after how long a queued job's task is sent again."""
+class JobPolicy:
+    """How long an active job's lease lasts; after how long a queued job's task is sent again;
+    how many published snapshots an owner keeps (see prune_snapshots)."""
 
     lease: timedelta
     resend_queued_after: timedelta
+    keep_versions: int
 
     @classmethod
-    def from_settings(cls, settings) -> JobTimers:
+    def from_settings(cls, settings) -> JobPolicy:
         return cls(
             lease=timedelta(seconds=settings.JOB_LEASE_S),
             resend_queued_after=timedelta(seconds=settings.QUEUED_RESEND_S),
+            keep_versions=settings.KEEP_VERSIONS,
         )
 
 
 def publish(
-    session: Session, owner: User, queue: PublishQueue, timers: JobTimers
+    session: Session, owner: User, queue: PublishQueue, policy: JobPolicy
 ) -> tuple[dict, bool]:
     """Snapshot the owner's topics and queue a job; returns (job, created).
 
     Expired jobs are failed first. Nothing changed since the current version → that version's job,
     nothing enqueued, unless it has been queued too long (its task is sent again). A task is sent
-    only after the commit. Raises NothingToPublish, QueueUnavailable (the job is then failed).
+    only after the commit; older snapshots beyond `policy.keep_versions` are pruned in the same
+    transaction. Raises NothingToPublish, QueueUnavailable (the job is then failed).
     """
     lock_owner(session, owner)
     expire_leases(session, owner.id)
@@ -64,7 +77,7 @@ def publish(
     digest = content_digest(snapshot)
     current = _current_job(session, owner)
     if current is not None and current.version.digest == digest:
-        if _stale_queued(session, current, timers):
+        if _stale_queued(session, current, policy):
             logger.warning("job %s queued since %s: resending", current.id, current.updated_at)
             return _commit_and_send(session, current, queue), False
         if not _bot_reported_down(session, current):
@@ -73,6 +86,7 @@ def publish(
     if not snapshot and current is None:
         raise NothingToPublish("add a topic before publishing", "topics")
     job = _new_job(session, owner, snapshot, digest)
+    prune_snapshots(session, owner.id, policy.keep_versions)
     return _commit_and_send(session, job, queue), True
 
 
@@ -103,8 +117,8 @@ def _lease_expired(job: Job) -> bool:
     return job.lease_expires_at is None or _aware(job.lease_expires_at) <= utcnow()
 
 
-def _stale_queued(session: Session, job: Job, timers: JobTimers) -> bool:
-    if job.state != "queued" or utcnow() - _aware(job.updated_at) <= timers.resend_queued_after:
+def _stale_queued(session: Session, job: Job, policy: JobPolicy) -> bool:
+    if job.state != "queued" or utcnow() - _aware(job.updated_at) <= policy.resend_queued_after:
         return False
     # While another job of the owner holds its lease, this one is waiting its turn, not lost.
     return _other_active_job(session, job) is None
@@ -135,10 +149,12 @@ def get_job(session: Session, job_id: int) -> dict:
 
 
 def get_version(session: Session, version_id: int) -> dict:
-    """A version with its snapshot. Raises NotFound."""
+    """A version with its snapshot. Raises NotFound, VersionPruned (its snapshot was pruned)."""
     version = session.get(Version, version_id) if version_id <= MAX_SQL_INT else None
     if version is None:
         raise NotFound(f"no version {version_id}", "version_id")
+    if version.topics is None:
+        raise VersionPruned(f"version {version_id} is old; its snapshot was pruned", "version_id")
     owner = session.get(User, version.owner_id)
     return {
         "id": version.id,
@@ -150,8 +166,9 @@ def get_version(session: Session, version_id: int) -> dict:
     }
 
 
-def transition(session: Session, job_id: int, change: TransitionIn, timers: JobTimers) -> dict:
-    """Move a job to its next state (the broker's only way to write state); renews its lease.
+def transition(session: Session, job_id: int, change: TransitionIn, policy: JobPolicy) -> dict:
+    """Move a job to its next state (the broker's only way to write state); renews its lease; a
+    job going live prunes the snapshots it made unnecessary (see prune_snapshots).
 
     Raises NotFound, InvalidTransition (from a final or wrong state, or by a task whose job was
     taken over), OwnerBusy (another job of the owner, or another task, holds a live lease).
@@ -162,8 +179,10 @@ def transition(session: Session, job_id: int, change: TransitionIn, timers: JobT
         raise InvalidTransition(f"job {job.id} is already {job.state}", "state")
     _check_holder(job, change)
     _STEPS[change.state](session, job, change)
-    _renew_lease(job, timers)
+    _renew_lease(job, policy)
     job.updated_at = utcnow()
+    if job.state == "live":
+        prune_snapshots(session, job.owner_id, policy.keep_versions)
     session.commit()
     return job_view(job)
 
@@ -175,9 +194,9 @@ def _check_holder(job: Job, change: TransitionIn) -> None:
         raise InvalidTransition(f"job {job.id} was taken over by another task", "claim")
 
 
-def _renew_lease(job: Job, timers: JobTimers) -> None:
+def _renew_lease(job: Job, policy: JobPolicy) -> None:
     if job.state in ACTIVE_STATES:
-        job.lease_expires_at = utcnow() + timers.lease
+        job.lease_expires_at = utcnow() + policy.lease
     else:
         job.lease_expires_at, job.lease_holder = None, None
 
@@ -289,11 +308,35 @@ def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str) -
             updated_at=utcnow(),
         )
     )
-    version = Version(owner_id=owner.id, digest=digest, topics=snapshot)
+    version = Version(owner_id=owner.id, digest=digest, topics=snapshot, topic_count=len(snapshot))
     job = Job(owner=owner, version=version, state="queued")
     session.add(job)
     session.flush()
     return job
+
+
+def prune_snapshots(session: Session, owner_id: int, keep: int) -> int:
+    """Drop the snapshots of the owner's old versions; returns how many.
+
+    Kept: the `keep` newest, the live one, and any an unfinished job refers to (the broker reads
+    it while it trains). The version rows stay, small, for the jobs that name them. Callers hold
+    the owner lock, so no job can claim a version while it is being pruned.
+    """
+    newest = select(Version.id).where(Version.owner_id == owner_id)
+    newest = newest.order_by(Version.id.desc()).limit(keep)
+    unfinished = select(Job.version_id).where(
+        Job.owner_id == owner_id, Job.state.in_(UNFINISHED_STATES)
+    )
+    live = select(Job.version_id).join(Bot, Bot.live_job_id == Job.id)
+    live = live.where(Bot.owner_id == owner_id)
+    kept = set(session.scalars(newest)) | set(session.scalars(unfinished))
+    kept |= set(session.scalars(live))
+    result = session.execute(
+        update(Version)
+        .where(Version.owner_id == owner_id, Version.topics.is_not(None), Version.id.not_in(kept))
+        .values(topics=null())
+    )
+    return result.rowcount
 
 
 def _fail_unqueued(session: Session, job_id: int) -> None:
@@ -314,7 +357,7 @@ def job_view(job: Job) -> dict:
         "state": job.state,
         "error": job.error,
         "digest": job.version.digest,
-        "topic_count": len(job.version.topics),
+        "topic_count": job.version.topic_count,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,

@@ -13,10 +13,18 @@ from .owners import MAX_SQL_INT, lock_owner
 MAX_ALTERNATIVES = 20
 
 
-def list_topics(session: Session, owner: User) -> dict:
-    """The owner's current topics, oldest first, each marked published or pending."""
+def list_topics(session: Session, owner: User, limit: int, cursor: int | None = None) -> dict:
+    """A page of the owner's current topics, oldest first, each marked published or pending.
+
+    At most `limit` topics after the topic id `cursor`; `next_cursor` is None on the last page.
+    """
     live = live_snapshot(session, owner)
-    topics = session.scalars(_active(owner).order_by(Topic.id)).all()
+    query = _active(owner).order_by(Topic.id).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(Topic.id > cursor)
+    topics = session.scalars(query).all()
+    more = len(topics) > limit
+    topics = topics[:limit]
     deleted = session.scalar(
         select(func.count()).where(
             Topic.owner_id == owner.id,
@@ -24,7 +32,11 @@ def list_topics(session: Session, owner: User) -> dict:
             Topic.id.in_(list(live) or [-1]),
         )
     )
-    return {"topics": [topic_view(t, live) for t in topics], "pending_deletions": deleted}
+    return {
+        "topics": [topic_view(t, live) for t in topics],
+        "pending_deletions": deleted,
+        "next_cursor": str(topics[-1].id) if more else None,
+    }
 
 
 def create_topic(session: Session, owner: User, data: TopicIn, max_topics: int) -> dict:

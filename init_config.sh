@@ -6,9 +6,10 @@
 # - Never overwrites an existing `.env`; running it again changes nothing. A missing file is
 #   created with the secrets the existing files already hold, so the services keep agreeing.
 # - A placeholder `__NAME__` in a sample becomes: the value NAME has in an existing `.env` of
-#   the stack; else, for API_TOKEN, BOT_AUTH_TOKEN, POSTGRES_PASSWORD and RABBITMQ_PASSWORD, a
-#   new random secret (openssl); else, for SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL,
-#   DOCKER_GID and CONCIERGE_PORT, the environment variable NAME or a default.
+#   the stack; else, for API_TOKEN, BOT_AUTH_TOKEN, ACTIONS_TOKEN, POSTGRES_PASSWORD and
+#   RABBITMQ_PASSWORD, a new random secret (openssl); else, for SLACK_BOT_TOKEN,
+#   SLACK_SIGNING_SECRET, SLACK_API_URL, DOCKER_GID and CONCIERGE_PORT, the environment variable
+#   NAME or a default.
 # - Files are created readable by their owner only. No secret is printed.
 #
 # Usage: ./init_config.sh      (SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... ./init_config.sh
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 FILES=(.env publish-api/.env publish-broker/.env capture-actions/.env capture-bot/.env)
-GENERATED=(API_TOKEN BOT_AUTH_TOKEN POSTGRES_PASSWORD RABBITMQ_PASSWORD)
+GENERATED=(API_TOKEN BOT_AUTH_TOKEN ACTIONS_TOKEN POSTGRES_PASSWORD RABBITMQ_PASSWORD)
 declare -A DEFAULTS=(
   [SLACK_BOT_TOKEN]=xoxb-replace-with-your-bot-token
   [SLACK_SIGNING_SECRET]=replace-with-your-signing-secret

@@ -16,7 +16,8 @@ from tests.stack.checkout import REPO
 
 FILES = [".env", "publish-api/.env", "publish-broker/.env", "capture-actions/.env",
          "capture-bot/.env"]
-SECRETS = ("API_TOKEN", "BOT_AUTH_TOKEN", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
+SECRETS = ("API_TOKEN", "BOT_AUTH_TOKEN", "ACTIONS_TOKEN", "POSTGRES_PASSWORD",
+           "RABBITMQ_PASSWORD")
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-from-the-environment", "SLACK_SIGNING_SECRET": "s3cret-signing"}
 
 
@@ -52,12 +53,14 @@ def test_a_fresh_run_creates_every_env_with_consistent_secrets(project):
     done = run(project, **SLACK)
     assert done.returncode == 0, done.stderr
     env = values(project)
-    secrets = {name: env[".env"].get(name) or env["publish-broker/.env"][name] for name in SECRETS}
+    secrets = {name: env[".env"].get(name) or env["capture-actions/.env"][name]
+               for name in SECRETS}
     assert all(re.fullmatch(r"[0-9a-f]{48}", value) for value in secrets.values()), secrets
     assert len(set(secrets.values())) == len(SECRETS)
     for service in ("publish-api/.env", "publish-broker/.env", "capture-actions/.env"):
         assert env[service]["API_TOKEN"] == secrets["API_TOKEN"]
-    assert env["capture-actions/.env"]["BOT_AUTH_TOKEN"] == secrets["BOT_AUTH_TOKEN"]
+    assert env["publish-broker/.env"]["BOT_AUTH_TOKEN"] == secrets["BOT_AUTH_TOKEN"]
+    assert env["capture-bot/.env"]["ACTIONS_TOKEN"] == secrets["ACTIONS_TOKEN"]
     assert f":{secrets['POSTGRES_PASSWORD']}@postgres:" in env["publish-api/.env"]["DATABASE_URL"]
     for service in ("publish-api/.env", "publish-broker/.env"):
         assert f":{secrets['RABBITMQ_PASSWORD']}@rabbitmq:" in env[service]["BROKER_URL"]
@@ -98,7 +101,7 @@ def test_two_fresh_runs_have_different_secrets(project, tmp_path_factory):
     assert run(project).returncode == 0 and run(other).returncode == 0
     mine, theirs = values(project), values(other)
     for name in SECRETS:
-        file = ".env" if name.endswith("PASSWORD") else "publish-broker/.env"
+        file = ".env" if name.endswith("PASSWORD") else "capture-actions/.env"
         assert mine[file][name] != theirs[file][name], name
 
 

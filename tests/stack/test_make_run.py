@@ -40,7 +40,7 @@ class MakeRun:
 
     def __init__(self, checkout, slack_url, log_path):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "BROKER_URL", "API_TOKEN", "BOT_AUTH_TOKEN")}
+               if k not in ("DATABASE_URL", "BROKER_URL") and not k.endswith("TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
                    CONCIERGE_PORT=str(CONCIERGE_PORT), BOT_PORT_RANGE=BOT_PORTS,
                    SLACK_API_URL=slack_url, SLACK_BOT_TOKEN=SLACK_TOKEN,
@@ -116,6 +116,7 @@ def test_it_starts_on_embedded_defaults_and_prints_the_dev_tokens(make_run):
     log = make_run.log()
     assert "database sqlite, Celery transport sqla+sqlite" in log
     assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in log
+    assert "\nrun-local: ACTIONS_TOKEN=dev-" in log
     assert SLACK_TOKEN not in log and SIGNING_SECRET not in log
 
 

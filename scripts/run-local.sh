@@ -28,6 +28,8 @@ default() {
   if [ -z "${!1:-}" ]; then export "$1=$2"; defaulted+=("$1"); else export "${1?}"; fi
 }
 default API_TOKEN dev-api-token-change-me
+default BROKER_API_TOKEN dev-broker-api-token-change-me
+default ACTIONS_API_TOKEN dev-actions-api-token-change-me
 default BOT_AUTH_TOKEN dev-bot-token-change-me
 default ACTIONS_TOKEN dev-actions-token-change-me
 default SLACK_BOT_TOKEN xoxb-dev-not-a-real-token
@@ -151,12 +153,15 @@ show_settings
 mkdir -p "$BOT_MODELS_DIR"
 (cd publish-api && "$api_python" -m publish_api migrate) || die "publish-api migrations failed"
 start publish-api env -C publish-api "$api_python" -m publish_api serve
+# The broker and the action server call publish-api with tokens of their own (API_TOKEN in
+# their environment), which reach only the routes each needs.
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
-start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" \
+start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API_TOKEN="$BROKER_API_TOKEN" \
   "$rasa_python" -m celery -A publish_broker.celery_app worker --pool solo --loglevel INFO \
   --without-gossip --without-mingle --without-heartbeat --hostname "run-local@%h"
 # rasa-sdk (behind ACTIONS_TOKEN) listens on all interfaces unless SANIC_HOST says otherwise.
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \
+  API_TOKEN="$ACTIONS_API_TOKEN" \
   "$rasa_python" -m actions.server --actions actions -p "$ACTIONS_PORT"
 concierge_model || { stop; exit 1; }
 start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \

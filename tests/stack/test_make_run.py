@@ -116,7 +116,8 @@ def test_it_starts_on_embedded_defaults_and_prints_the_dev_tokens(make_run):
     log = make_run.log()
     assert "database sqlite, Celery transport sqla+sqlite" in log
     assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in log
-    assert "\nrun-local: ACTIONS_TOKEN=dev-" in log
+    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "ACTIONS_TOKEN"):
+        assert f"\nrun-local: {name}=dev-" in log, name
     assert SLACK_TOKEN not in log and SIGNING_SECRET not in log
 
 

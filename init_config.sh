@@ -5,10 +5,13 @@
 #
 # - Never overwrites an existing `.env`; running it again changes nothing. A missing file is
 #   created with the secrets the existing files already hold, so the services keep agreeing.
-# - A placeholder `__NAME__` in a sample becomes: the value NAME has in an existing `.env` of
-#   the stack; else, for API_TOKEN, BOT_AUTH_TOKEN, POSTGRES_PASSWORD and RABBITMQ_PASSWORD, a
-#   new random secret (openssl); else, for SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL,
-#   DOCKER_GID and CONCIERGE_PORT, the environment variable NAME or a default.
+# - A placeholder `__NAME__` in a sample becomes: the value it has in an existing `.env` of the
+#   stack (a line `VAR=__NAME__` of a sample says which variable holds it: the broker's
+#   API_TOKEN is BROKER_API_TOKEN); else, for API_TOKEN, BROKER_API_TOKEN, ACTIONS_API_TOKEN,
+#   BOT_AUTH_TOKEN, ACTIONS_TOKEN, POSTGRES_PASSWORD and RABBITMQ_PASSWORD, a new random
+#   secret (openssl); else, for SLACK_BOT_TOKEN,
+#   SLACK_SIGNING_SECRET, SLACK_API_URL, DOCKER_GID and CONCIERGE_PORT, the environment variable
+#   NAME or a default.
 # - Files are created readable by their owner only. No secret is printed.
 #
 # Usage: ./init_config.sh      (SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... ./init_config.sh
@@ -17,7 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 FILES=(.env publish-api/.env publish-broker/.env capture-actions/.env capture-bot/.env)
-GENERATED=(API_TOKEN BOT_AUTH_TOKEN POSTGRES_PASSWORD RABBITMQ_PASSWORD)
+GENERATED=(API_TOKEN BROKER_API_TOKEN ACTIONS_API_TOKEN BOT_AUTH_TOKEN ACTIONS_TOKEN
+           POSTGRES_PASSWORD RABBITMQ_PASSWORD)
 declare -A DEFAULTS=(
   [SLACK_BOT_TOKEN]=xoxb-replace-with-your-bot-token
   [SLACK_SIGNING_SECRET]=replace-with-your-signing-secret
@@ -33,13 +37,27 @@ for file in "${FILES[@]}"; do
   [ -f "$file.sample" ] || fail "$file.sample is missing: run this script from a complete checkout"
 done
 
-# NAME=value lines of the existing files: secrets already in use win over new ones.
+# NAME=value lines of the existing files: secrets already in use win over new ones. The sample
+# says where a placeholder's value is: the broker's API_TOKEN=__BROKER_API_TOKEN__ holds
+# BROKER_API_TOKEN, publish-api's DATABASE_URL=...:__POSTGRES_PASSWORD__@... the password.
 declare -A values=()
 for file in "${FILES[@]}"; do
   [ -f "$file" ] || continue
+  declare -A holds=() before=() after=()
   while IFS='=' read -r name value; do
-    [[ $name =~ ^[A-Z][A-Z0-9_]*$ ]] && [ -z "${values[$name]:-}" ] && values[$name]=$value
+    [[ $value =~ ^(.*)__([A-Z][A-Z0-9_]*)__(.*)$ ]] || continue
+    holds[$name]=${BASH_REMATCH[2]} before[$name]=${BASH_REMATCH[1]} after[$name]=${BASH_REMATCH[3]}
+  done <"$file.sample"
+  while IFS='=' read -r name value; do
+    [[ $name =~ ^[A-Z][A-Z0-9_]*$ ]] || continue
+    key=$name
+    if [ -n "${holds[$name]:-}" ]; then
+      [[ $value == "${before[$name]}"*"${after[$name]}" ]] || continue  # edited by hand
+      key=${holds[$name]} value=${value#"${before[$name]}"} value=${value%"${after[$name]}"}
+    fi
+    [ -z "${values[$key]:-}" ] && values[$key]=$value
   done <"$file"
+  unset holds before after
 done
 
 docker_gid() {

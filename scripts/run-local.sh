@@ -28,7 +28,10 @@ default() {
   if [ -z "${!1:-}" ]; then export "$1=$2"; defaulted+=("$1"); else export "${1?}"; fi
 }
 default API_TOKEN dev-api-token-change-me
+default BROKER_API_TOKEN dev-broker-api-token-change-me
+default ACTIONS_API_TOKEN dev-actions-api-token-change-me
 default BOT_AUTH_TOKEN dev-bot-token-change-me
+default ACTIONS_TOKEN dev-actions-token-change-me
 default SLACK_BOT_TOKEN xoxb-dev-not-a-real-token
 default SLACK_SIGNING_SECRET dev-signing-secret-change-me
 default SLACK_API_URL https://slack.com/api/
@@ -58,7 +61,7 @@ show_settings() {
   local name
   for name in "${defaulted[@]}"; do
     case $name in
-      API_TOKEN|BOT_AUTH_TOKEN|SLACK_*) echo "run-local: $name=${!name} (development default)" ;;
+      *TOKEN|SLACK_*) echo "run-local: $name=${!name} (development default)" ;;
     esac
   done
 }
@@ -125,8 +128,10 @@ concierge_model() {
       || { echo "run-local: training failed; see $var/log/concierge-train.log" >&2; return 1; }
     mv "$dir/train/concierge.tar.gz" "$dir/concierge.tar.gz" && echo "$digest" >"$dir/digest"
   fi
-  # The action server's URL depends on ACTIONS_PORT, so the endpoints file is written per run.
-  printf 'action_endpoint:\n  url: http://127.0.0.1:%s/webhook\n' "$ACTIONS_PORT" >"$dir/endpoints.yml"
+  # The action server's URL depends on ACTIONS_PORT, so the endpoints file is written per run;
+  # its secret stays in the environment (Rasa expands ${ACTIONS_TOKEN}), not in the file.
+  printf 'action_endpoint:\n  url: http://127.0.0.1:%s/webhook\n  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n' \
+    "$ACTIONS_PORT" >"$dir/endpoints.yml"
 }
 
 trap 'stop; exit 130' INT
@@ -141,13 +146,16 @@ start bot-pool env -C publish-broker PYTHONPATH="$repo/publish-broker" \
   POOL_MODELS_DIR="$BOT_MODELS_DIR" POOL_HOST=127.0.0.1 POOL_PORT="$POOL_PORT" \
   "$rasa_python" -m publish_broker.pool
 wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" "${pids[1]}" 60
+# The broker and the action server call publish-api with tokens of their own (API_TOKEN in
+# their environment), which reach only the routes each needs.
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
-start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" \
+start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API_TOKEN="$BROKER_API_TOKEN" \
   "$rasa_python" -m celery -A publish_broker.celery_app worker --pool solo --loglevel INFO \
   --without-gossip --without-mingle --without-heartbeat --hostname "run-local@%h"
-# rasa-sdk listens on all interfaces unless SANIC_HOST says otherwise.
+# rasa-sdk (behind ACTIONS_TOKEN) listens on all interfaces unless SANIC_HOST says otherwise.
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \
-  "$rasa_python" -m rasa_sdk --actions actions -p "$ACTIONS_PORT"
+  API_TOKEN="$ACTIONS_API_TOKEN" \
+  "$rasa_python" -m actions.server --actions actions -p "$ACTIONS_PORT"
 concierge_model || { stop; exit 1; }
 start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
   "$rasa_python" -m rasa run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \

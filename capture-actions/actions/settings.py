@@ -9,9 +9,27 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+# A shared secret shorter than this is guessable; init_config.sh generates 48 characters.
+MIN_TOKEN_LENGTH = 16
+
 
 class SettingsError(ValueError):
     """An environment variable is missing or malformed; the message names it."""
+
+
+def actions_token(environ: Optional[Mapping[str, str]] = None) -> str:
+    """ACTIONS_TOKEN: the secret the concierge sends and the action server requires.
+
+    Raises:
+        SettingsError: it is missing or shorter than MIN_TOKEN_LENGTH (never shows the value).
+    """
+    env = os.environ if environ is None else environ
+    token = env.get("ACTIONS_TOKEN", "").strip()
+    if len(token) < MIN_TOKEN_LENGTH:
+        problem = "is not set" if not token else f"is shorter than {MIN_TOKEN_LENGTH} characters"
+        raise SettingsError(f"ACTIONS_TOKEN {problem}: the action server refuses to run "
+                            "without the secret the concierge must send")
+    return token
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ Rasa 3.6's `SlackInput` hard-codes https://slack.com/api/, processes a retried e
 (unless the retry reason is `http_timeout`), answers a channel mention twice when it arrives as
 both `message` and `app_mention`, and ignores a body whose Content-Type carries a charset.
 `SlackConnector` keeps Rasa's signature check, parsing helpers and background processing, and
-fixes those four. Enable it in credentials.yml as `connectors.slack.SlackConnector`.
+fixes those four. It also answers a button click delivered twice once, caps request bodies at
+1 MB (Sanic would buffer 100 MB before the signature is checked) and keeps at most
+`NAME_CACHE_SIZE` display names. Enable it in credentials.yml as
+`connectors.slack.SlackConnector`.
 
 Users are identified by Slack team and user ids: the sender id is `<team>:<user>` (plus the
 channel, depending on `conversation_granularity`) and the message metadata carries `team_id`,
@@ -40,6 +43,10 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEDUP_TTL_SECONDS = 15 * 60
 DEDUP_MAX_KEYS = 20_000
 PROFILE_TIMEOUT_SECONDS = 2.0
+# Slack's largest payloads (an event with a 40 000-character message, a click on a message of
+# 50 blocks) stay far below this; anything bigger is not from Slack.
+MAX_BODY_BYTES = 1024 * 1024
+NAME_CACHE_SIZE = 5_000
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -103,6 +110,31 @@ class RecentKeys:
             self._seen.popitem(last=False)
 
 
+class LruCache:
+    """At most `size` entries; adding one more forgets the least recently used."""
+
+    def __init__(self, size: int = NAME_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> Optional[str]:
+        """The value of `key` (now the most recently used), or None."""
+        if key not in self._entries:
+            return None
+        self._entries.move_to_end(key)
+        return self._entries[key]
+
+    def put(self, key: str, value: str) -> None:
+        """Stores `value`, forgetting the least recently used entry when full."""
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class ConfigurableSlackBot(SlackBot):
     """Rasa's Slack output channel, talking to the Web API at a configurable base URL."""
 
@@ -114,14 +146,15 @@ class ConfigurableSlackBot(SlackBot):
 class SlackConnector(SlackInput):
     """Slack input channel: signed, de-duplicated events; replies through SLACK_API_URL."""
 
-    def __init__(self, *args: Any, slack_api_url: str = DEFAULT_SLACK_API_URL, **kwargs: Any):
+    def __init__(self, *args: Any, slack_api_url: str = DEFAULT_SLACK_API_URL,
+                 name_cache_size: int = NAME_CACHE_SIZE, **kwargs: Any):
         super().__init__(*args, **kwargs)
         # Rasa's own retry filter drops an `http_timeout` retry even when the original never
         # arrived; de-duplication by event id and message timestamp covers every retry instead.
         self.errors_ignore_retry = ()
         self.slack_api_url = slack_api_url
         self._recent = RecentKeys()
-        self._names: Dict[str, str] = {}
+        self._names = LruCache(name_cache_size)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
@@ -159,6 +192,12 @@ class SlackConnector(SlackInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """The webhook Slack calls: `/webhooks/slack/webhook` (and a health route)."""
         slack_webhook = Blueprint("slack_webhook", __name__)
+
+        @slack_webhook.listener("before_server_start")
+        async def cap_body_size(app: Any, _: Any) -> None:
+            # Sanic answers 413 to a larger body before reading it (the whole app: the
+            # concierge serves nothing else that takes bodies).
+            app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
 
         @slack_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -212,6 +251,9 @@ class SlackConnector(SlackInput):
         text = self._get_interactive_response(payload["actions"][0])
         if text is None:
             return response.text("User clicked link button")
+        if not self._recent.first_time(_interaction_keys(payload)):
+            logger.info("Skipped a repeated Slack interaction")
+            return response.text("")
         return await self._dispatch(request, on_new_message, text, _interaction_metadata(payload))
 
     async def _dispatch(
@@ -239,16 +281,18 @@ class SlackConnector(SlackInput):
 
     async def _display_name(self, team_id: Optional[str], user_id: Optional[str]) -> str:
         key = f"{team_id}:{user_id}"
-        if key not in self._names and user_id:
+        name = self._names.get(key)
+        if name is None and user_id:
             client = AsyncWebClient(
                 self.slack_token, base_url=self.slack_api_url, timeout=PROFILE_TIMEOUT_SECONDS
             )
             try:
-                self._names[key] = _profile_name(await client.users_info(user=user_id))
+                name = _profile_name(await client.users_info(user=user_id))
             except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
                 logger.warning("users.info failed for %s: %s", key, type(error).__name__)
                 return ""
-        return self._names.get(key, "")
+            self._names.put(key, name)
+        return name or ""
 
 
 def _media_type(content_type: Optional[str]) -> str:
@@ -285,6 +329,15 @@ def _event_keys(body: Dict[str, Any]) -> list:
     if event.get("channel") and event.get("ts"):
         message_key = f"msg:{_team_of(body)}:{event['channel']}:{event['ts']}"
     return [f"event:{body['event_id']}" if body.get("event_id") else None, message_key]
+
+
+def _interaction_keys(payload: Dict[str, Any]) -> list:
+    """Keys naming one click: Slack gives each a `trigger_id`, and each action an
+    `action_ts`; a click delivered twice repeats both."""
+    user = payload.get("user") or {}
+    action_ts = (payload.get("actions") or [{}])[0].get("action_ts")
+    return [f"trigger:{payload['trigger_id']}" if payload.get("trigger_id") else None,
+            f"action:{user.get('team_id')}:{user.get('id')}:{action_ts}" if action_ts else None]
 
 
 def _team_of(body: Dict[str, Any]) -> str:

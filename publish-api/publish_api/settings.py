@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,7 +15,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
 
+    # The admin token: every route. The clients' own tokens (optional) reach only the routes
+    # each client calls (api/auth.py), so a leaked one cannot, say, re-point a bot.
     API_TOKEN: str = Field(min_length=16)
+    BROKER_API_TOKEN: str | None = Field(default=None, min_length=16)
+    ACTIONS_API_TOKEN: str | None = Field(default=None, min_length=16)
     DATABASE_URL: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
     BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
     PUBLISH_QUEUE: str = "publish"
@@ -28,6 +32,19 @@ class Settings(BaseSettings):
     HEALTH_CACHE_S: float = Field(default=10.0, ge=0)
     KEEP_VERSIONS: int = Field(default=5, ge=1)
     LOG_LEVEL: str = "INFO"
+
+    @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _tokens_differ(self) -> Settings:
+        # One value for two clients would give one of them the other's routes.
+        tokens = [t for t in (self.API_TOKEN, self.BROKER_API_TOKEN, self.ACTIONS_API_TOKEN) if t]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("API_TOKEN, BROKER_API_TOKEN and ACTIONS_API_TOKEN must differ")
+        return self
 
     @field_validator("DATABASE_URL")
     @classmethod

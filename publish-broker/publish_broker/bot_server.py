@@ -22,7 +22,10 @@ def rasa_arguments(environ: dict[str, str]) -> list[str]:
     return ["rasa", "run", "--enable-api", "--auth-token", token,
             "--interface", environ.get("BOT_INTERFACE", "0.0.0.0"),
             "--port", environ.get("BOT_PORT", "5005"),
-            "--model", environ.get("BOT_MODEL", "/models"), "--quiet"]
+            "--model", environ.get("BOT_MODEL", "/models"), "--quiet",
+            # An empty credentials file: no input channel. Without it Rasa opens its REST
+            # channel, /webhooks/rest/webhook, which answers anyone, token or not.
+            "--credentials", os.devnull]
 
 
 def main() -> None:

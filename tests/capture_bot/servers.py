@@ -1,4 +1,4 @@
-"""Train the concierge and run it (`rasa run`) and its action server (`python -m rasa_sdk`)
+"""Train the concierge and run it (`rasa run`) and its action server (`python -m actions.server`)
 as real subprocesses on ports 5400-5499, for tests that talk to them over HTTP.
 """
 
@@ -22,6 +22,7 @@ ACTIONS_DIR = REPO / "capture-actions"
 PORTS = range(5400, 5500)
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-concierge"
+ACTIONS_TOKEN = "test-actions-token-0123456789"
 
 QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "RASA_MAX_CACHE_SIZE": "0",
              "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -84,10 +85,12 @@ class Process:
 
 
 def start_action_server(port: int, log_dir: Path, env: Dict[str, str]) -> Process:
-    """`python -m rasa_sdk --actions actions` on `port`, with `env` added (PUBLISH_API_URL...)."""
+    """`python -m actions.server` on `port`, with `env` added (PUBLISH_API_URL...); its
+    ACTIONS_TOKEN is ours unless `env` has one."""
     log_path = log_dir / f"actions-{port}.log"
-    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)]
-    full_env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ACTIONS_DIR), **env}
+    command = [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(port)]
+    full_env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ACTIONS_DIR),
+                "ACTIONS_TOKEN": ACTIONS_TOKEN, **env}
     process = subprocess.Popen(command, cwd=ACTIONS_DIR, env=full_env,
                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     server = Process(f"http://127.0.0.1:{port}", process, log_path)
@@ -103,9 +106,12 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
     credentials.write_text("connectors.slack.SlackConnector:\n"
                            f"  conversation_granularity: channel{channel}\n")
     endpoints = log_dir / f"endpoints-{port}.yml"
-    endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n")
+    # As the image and `make run` write it: the secret comes from the environment.
+    endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n"
+                         "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n")
     env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(BOT_DIR), "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url}
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
+           "ACTIONS_TOKEN": ACTIONS_TOKEN}
     command = [sys.executable, "-m", "rasa", "run", "-m", str(model), "-i", "127.0.0.1",
                "-p", str(port), "--credentials", str(credentials),
                "--endpoints", str(endpoints)]

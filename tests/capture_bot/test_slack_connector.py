@@ -12,7 +12,13 @@ import pytest
 
 from tests.capture_bot.conftest import GENERAL_CHANNEL
 from tests.capture_bot.servers import SIGNING_SECRET
-from tests.support.slack_api import message_event, send_event, send_interaction
+from tests.support.slack_api import (
+    block_actions,
+    message_event,
+    send_event,
+    send_interaction,
+    send_interaction_payload,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +71,43 @@ def test_a_button_click_is_a_message(webhook, slack):
     assert response.status_code == 200
     [post] = slack.wait_for_posts(1, channel=dm)
     assert post.args["text"].startswith("I can:")
+
+
+def say_hi_and_wait(webhook, slack, dm):
+    """Says "hi" in `dm` and waits for the greeting: once it is there, Rasa has answered every
+    earlier message of the conversation (one at a time, in order)."""
+    before = len(slack.posts(dm))
+    event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
+    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
+    slack.wait_for(lambda _: len(slack.posts(dm)) > before
+                   and texts(slack.posts(dm))[-1].startswith(GREETING))
+
+
+def test_a_click_delivered_twice_gets_one_reply(webhook, slack):
+    dm = channel_id()
+    # Now the user's name is cached, so each request's turn starts in the order it arrived.
+    say_hi_and_wait(webhook, slack, dm)
+    click = block_actions(TEAM, "U0ALICE", "/help", channel=dm)
+    for _ in range(2):
+        assert send_interaction_payload(webhook, SIGNING_SECRET, click).status_code == 200
+    say_hi_and_wait(webhook, slack, dm)
+    assert [text.startswith("I can:") for text in texts(slack.posts(dm))] == [False, True, False]
+
+
+def test_two_clicks_get_two_replies(webhook, slack):
+    dm = channel_id()
+    for _ in range(2):
+        assert send_interaction(webhook, SIGNING_SECRET, TEAM, "U0ALICE", "/help",
+                                channel=dm).status_code == 200
+    assert len(slack.wait_for_posts(2, channel=dm)) == 2
+
+
+def test_a_body_over_one_megabyte_is_refused_without_reply(webhook, slack):
+    dm = channel_id()
+    huge = message_event(TEAM, "U0ALICE", "hi " + "x" * (2 * 1024 * 1024), channel=dm)
+    response = send_event(webhook, SIGNING_SECRET, huge)
+    assert response.status_code == 413
+    assert_marker_then_silence(webhook, slack, dm)
 
 
 def test_a_bad_signature_is_rejected_without_reply(webhook, slack):

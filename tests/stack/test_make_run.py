@@ -39,7 +39,7 @@ class MakeRun:
 
     def __init__(self, checkout, slack_url, log_path):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "BROKER_URL", "API_TOKEN", "BOT_AUTH_TOKEN")}
+               if k not in ("DATABASE_URL", "BROKER_URL") and not k.endswith("TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
                    CONCIERGE_PORT=str(CONCIERGE_PORT), POOL_PORT=str(POOL_PORT),
                    SLACK_API_URL=slack_url, SLACK_BOT_TOKEN=SLACK_TOKEN,
@@ -115,6 +115,8 @@ def test_it_starts_on_embedded_defaults_and_prints_the_dev_tokens(make_run):
     log = make_run.log()
     assert "database sqlite, Celery transport sqla+sqlite" in log
     assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in log
+    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "ACTIONS_TOKEN"):
+        assert f"\nrun-local: {name}=dev-" in log, name
     assert SLACK_TOKEN not in log and SIGNING_SECRET not in log
 
 

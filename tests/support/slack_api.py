@@ -277,15 +277,38 @@ def send_event(url: str, secret: str, payload: Dict[str, Any], *,
                  _retry_headers(retry_num, retry_reason))
 
 
+_trigger_ids = itertools.count(1)
+
+
+def block_actions(team_id: str, user_id: str, value: str,
+                  channel: str = "D0DM") -> Dict[str, Any]:
+    """A button click's `block_actions` payload, with a fresh `trigger_id` and `action_ts`."""
+    now = f"{time.time():.6f}"
+    return {"type": "block_actions", "team": {"id": team_id},
+            "user": {"id": user_id, "team_id": team_id}, "channel": {"id": channel},
+            "trigger_id": f"{next(_trigger_ids)}.{team_id}.{now}", "message": {"ts": now},
+            "actions": [{"type": "button", "action_id": "choice_0", "value": value,
+                         "action_ts": now}]}
+
+
 def send_interaction(url: str, secret: str, team_id: str, user_id: str, value: str,
                      channel: str = "D0DM", timeout: float = 10.0) -> requests.Response:
     """POSTs a signed button click (`block_actions`, form-encoded `payload=`)."""
-    payload = {"type": "block_actions", "team": {"id": team_id},
-               "user": {"id": user_id, "team_id": team_id}, "channel": {"id": channel},
-               "message": {"ts": f"{time.time():.6f}"},
-               "actions": [{"type": "button", "action_id": "choice_0", "value": value}]}
+    return send_interaction_payload(url, secret, block_actions(team_id, user_id, value, channel),
+                                    timeout)
+
+
+def send_interaction_payload(url: str, secret: str, payload: Dict[str, Any],
+                             timeout: float = 10.0) -> requests.Response:
+    """POSTs a signed interaction `payload` (to send the same click twice)."""
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     return _send(url, secret, body, "application/x-www-form-urlencoded", None, None, timeout, {})
+
+
+def send_raw(url: str, secret: str, body: bytes, content_type: str = "application/json",
+             timeout: float = 10.0) -> requests.Response:
+    """POSTs `body` as it is, signed as Slack signs it."""
+    return _send(url, secret, body, content_type, None, None, timeout, {})
 
 
 def _retry_headers(retry_num: Optional[int], reason: str) -> Dict[str, str]:

@@ -1,26 +1,79 @@
-"""Bearer-token authentication for every route but the public ones."""
+"""Bearer-token authentication for every route but the public ones, with one token per client.
+
+API_TOKEN is the admin token: every route. BROKER_API_TOKEN and ACTIONS_API_TOKEN, when set,
+reach only the routes that client calls (publish-broker/publish_broker/api_client.py and
+capture-actions/actions/publish_api.py): a leaked action-server token cannot set a bot's
+endpoint or move a job on, a leaked broker token cannot read or change anyone's topics.
+"""
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from flask import Flask, current_app, request
 
-from ..errors import Unauthorized
+from ..errors import Forbidden, Unauthorized
+from ..settings import Settings
 
 PUBLIC_ENDPOINTS = {"meta.health", "meta.openapi"}
+
+# The broker reads a job and the version it builds, and moves the job on (the last move sets
+# the bot's endpoint).
+BROKER_ENDPOINTS = frozenset({"jobs.get_job", "jobs.transition", "jobs.get_version"})
+
+# The concierge's actions work on the sender's own data, start a publish and follow its job,
+# find a bot to ask and report it down; never a transition, so never a bot's endpoint.
+ACTIONS_ENDPOINTS = frozenset({
+    "owners.put_user", "owners.list_topics", "owners.create_topic", "owners.update_topic",
+    "owners.add_alternative", "owners.delete_topic", "owners.delete_all_topics",
+    "owners.publish", "jobs.get_job", "owners.get_bot", "owners.put_bot_health",
+    "owners.record_unanswered", "owners.list_unanswered",
+})
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who holds a token, and the endpoints it may call (None: every one)."""
+
+    name: str
+    token: str
+    endpoints: frozenset[str] | None = None
 
 
 def init_app(app: Flask) -> None:
     app.before_request(require_token)
 
 
+def clients(settings: Settings) -> list[Client]:
+    """The configured tokens: the admin's always, the broker's and the actions' when set."""
+    scoped = [Client("broker", settings.BROKER_API_TOKEN or "", BROKER_ENDPOINTS),
+              Client("action server", settings.ACTIONS_API_TOKEN or "", ACTIONS_ENDPOINTS)]
+    return [Client("admin", settings.API_TOKEN)] + [c for c in scoped if c.token]
+
+
 def require_token() -> None:
-    """Raises Unauthorized unless the request carries `Authorization: Bearer <API_TOKEN>`."""
+    """Lets the request through when its bearer token may call this route.
+
+    Raises:
+        Unauthorized: no token, or not one of ours.
+        Forbidden: a client's token on a route outside that client's scope.
+    """
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    expected = current_app.config["SETTINGS"].API_TOKEN
-    # Constant-time comparison, so response timing says nothing about the token.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected.encode()):
+    client = _holder(given) if scheme.lower() == "bearer" else None
+    if client is None:
         raise Unauthorized("missing or wrong bearer token")
+    if client.endpoints is not None and request.endpoint not in client.endpoints:
+        raise Forbidden(f"the {client.name} token may not call {request.method} "
+                        f"{request.url_rule.rule}; this route needs another client's token")
+
+
+def _holder(given: str) -> Client | None:
+    found = None
+    # Constant-time comparisons, each of them: response timing says nothing about any token.
+    for client in clients(current_app.config["SETTINGS"]):
+        if hmac.compare_digest(given.encode(), client.token.encode()):
+            found = client
+    return found

@@ -1,0 +1,85 @@
+"""The action server: rasa-sdk's app, answering only requests that carry ACTIONS_TOKEN.
+
+rasa-sdk 3.6 has no authentication: anything that can reach port 5055 could run any action as
+any Slack user (the user ids travel in the request). The concierge sends
+`Authorization: Bearer <ACTIONS_TOKEN>` (the `headers` of its action endpoint, endpoints.yml);
+every other request gets 401. /health stays open for health checks.
+
+    ACTIONS_TOKEN=... API_TOKEN=... python -m actions.server --actions actions --port 5055
+
+It takes rasa-sdk's command-line options (`python -m rasa_sdk --help`) and, like rasa-sdk,
+listens on SANIC_HOST (default 0.0.0.0).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from typing import Awaitable, Callable, List, Optional
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app as create_sdk_app
+from rasa_sdk.endpoint import create_argument_parser, create_ssl_context
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.settings import Settings, SettingsError, actions_token
+
+logger = logging.getLogger(__name__)
+
+OPEN_PATHS = frozenset({"/health"})
+
+Middleware = Callable[[Request], Awaitable[Optional[HTTPResponse]]]
+
+
+def create_app(token: str, actions_package: str = "actions") -> Sanic:
+    """rasa-sdk's app for `actions_package`, refusing requests without `token` (401)."""
+    # No CORS: only the concierge calls this server, never a browser.
+    app = create_sdk_app(actions_package, cors_origins="")
+    app.register_middleware(token_check(token), "request")
+    return app
+
+
+def token_check(token: str) -> Middleware:
+    """A request middleware that answers 401 unless `Authorization: Bearer <token>`."""
+    expected = token.encode()
+
+    async def require_token(request: Request) -> Optional[HTTPResponse]:
+        if request.path in OPEN_PATHS:
+            return None
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # Constant-time comparison, so response timing says nothing about the token.
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected):
+            return None
+        logger.warning("Refused %s %s: missing or wrong ACTIONS_TOKEN",
+                       request.method, request.path)
+        return response.json({"error": "missing or wrong bearer token"}, status=401)
+
+    return require_token
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Validates the settings, then serves until stopped.
+
+    Raises:
+        SystemExit: a setting is missing or invalid (the message names the variable).
+    """
+    args = create_argument_parser().parse_args(argv)
+    try:
+        token = actions_token()
+        Settings.from_env()  # fail at start, not at the first action
+    except SettingsError as error:
+        raise SystemExit(f"capture-actions: {error}") from None
+    utils.configure_colored_logging(args.loglevel)
+    utils.update_sanic_log_level()
+    app = create_app(token, args.actions or "actions")
+    ssl = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    host = os.environ.get("SANIC_HOST", "0.0.0.0")
+    logger.info("Action server on %s:%d, requests need ACTIONS_TOKEN", host, args.port)
+    app.run(host, args.port, ssl=ssl, workers=utils.number_of_sanic_workers())
+
+
+if __name__ == "__main__":
+    main()

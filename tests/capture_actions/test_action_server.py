@@ -1,0 +1,83 @@
+"""The action server as the concierge reaches it: a real `python -m actions.server` process on
+a real publish-api, refusing every request without ACTIONS_TOKEN."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from actions import messages
+from actions.settings import SettingsError, actions_token
+from tests.capture_actions.conftest import DOMAIN, new_team, tracker
+from tests.capture_bot.servers import ACTIONS_DIR, ACTIONS_TOKEN, free_port, start_action_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def action_server(publish_api, tmp_path_factory):
+    taken = set(range(5400, 5420))
+    env = {"PUBLISH_API_URL": publish_api.url, "API_TOKEN": publish_api.token}
+    server = start_action_server(free_port(taken), tmp_path_factory.mktemp("actions-logs"), env)
+    yield server
+    server.stop()
+
+
+def show_topics(server, team, headers=None):
+    state = tracker("show my topics", team=team)
+    call = {"next_action": "action_show_topics", "sender_id": state["sender_id"],
+            "tracker": state, "domain": DOMAIN, "version": "3.6.21"}
+    return requests.post(server.url + "/webhook", json=call, headers=headers or {}, timeout=10)
+
+
+def registered(publish_api, team) -> bool:
+    return publish_api.call("GET", f"/v1/users/{team}/U0ALICE/topics").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong-token-0123456789"},
+                                     {"Authorization": ACTIONS_TOKEN},
+                                     {"Authorization": f"Basic {ACTIONS_TOKEN}"}])
+def test_a_request_without_the_token_is_refused_and_does_nothing(action_server, publish_api,
+                                                                  headers):
+    team = new_team()
+    response = show_topics(action_server, team, headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": "missing or wrong bearer token"}
+    assert not registered(publish_api, team)
+    assert ACTIONS_TOKEN not in action_server.log()
+
+
+def test_the_action_list_needs_the_token_too(action_server):
+    assert requests.get(action_server.url + "/actions", timeout=5).status_code == 401
+
+
+def test_a_request_with_the_token_runs_the_action(action_server, publish_api):
+    team = new_team()
+    response = show_topics(action_server, team, {"Authorization": f"Bearer {ACTIONS_TOKEN}"})
+    assert response.status_code == 200, response.text
+    assert messages.LIST_EMPTY in str(response.json()["responses"])
+    assert registered(publish_api, team)
+
+
+def test_health_needs_no_token(action_server):
+    response = requests.get(action_server.url + "/health", timeout=5)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["", "   ", "short-token"])
+def test_a_missing_or_short_token_is_named(value):
+    with pytest.raises(SettingsError, match="ACTIONS_TOKEN") as error:
+        actions_token({"ACTIONS_TOKEN": value})
+    assert not value.strip() or value not in str(error.value)
+
+
+def test_the_server_refuses_to_start_without_a_token():
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ACTIONS_DIR), "API_TOKEN": "x" * 20}
+    done = subprocess.run([sys.executable, "-m", "actions.server", "--actions", "actions",
+                           "-p", str(free_port())], cwd=ACTIONS_DIR, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "ACTIONS_TOKEN is not set" in done.stderr

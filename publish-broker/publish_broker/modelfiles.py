@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -85,3 +86,10 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def store_id(models_dir: Path) -> str:
+    """Names a models directory without showing its path: a pool reports the one it serves on
+    its open /health, and a runtime checks it, so that it never takes another pool on its port
+    (another checkout, another test) for its own."""
+    return hashlib.sha256(str(Path(models_dir).resolve()).encode()).hexdigest()[:16]

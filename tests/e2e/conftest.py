@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from publish_broker.runtime.pool_process import PoolProcessRuntime
-from tests.support.services import BOT_AUTH_TOKEN, start_broker_worker, start_publish_api
+from tests.support.services import start_broker_worker, start_publish_api
 from tests.support.slack_api import SlackApi
 
 SLACK_BOT_TOKEN = "xoxb-test-concierge"  # one Slack app: the concierge and the broker share it
@@ -47,6 +46,4 @@ def worker_settings(slack):
 def worker(publish_api, logs, models_dir, worker_settings):
     worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
     yield worker
-    worker.stop()
-    # The pool outlives workers by design: stop the one this module's worker started.
-    PoolProcessRuntime(models_dir, BOT_AUTH_TOKEN, port=POOL_PORT, stop_on_close=True).close()
+    worker.stop()  # and the pool it started

@@ -31,6 +31,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from publish_broker.matcher import ModelUnreadable
+from publish_broker.modelfiles import store_id
 from publish_broker.pool.metrics import CONTENT_TYPE, PoolMetrics
 from publish_broker.pool.registry import BotNotFound, BotRegistry
 
@@ -82,7 +83,9 @@ async def _authenticate(request: Request):
 
 
 async def _health(request: Request):
-    return response.json({"status": "ok", "owners_loaded": len(request.app.ctx.bots.loaded())})
+    bots = request.app.ctx.bots
+    return response.json({"status": "ok", "owners_loaded": len(bots.loaded()),
+                          "store": store_id(bots.models_dir)})
 
 
 async def _metrics(request: Request):

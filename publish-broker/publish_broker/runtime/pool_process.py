@@ -22,7 +22,7 @@ import psutil
 import requests
 
 from publish_broker.errors import DeployError
-from publish_broker.modelfiles import file_lock
+from publish_broker.modelfiles import file_lock, store_id
 from publish_broker.runtime.base import BOT_ENV, BotKey
 from publish_broker.runtime.local import child_env, create_time, is_alive, read_json, write_json
 from publish_broker.runtime.pool_base import PoolRuntime
@@ -101,9 +101,11 @@ class PoolProcessRuntime(PoolRuntime):
         return f"http://{self._host}:{self._port}"
 
     def _healthy(self) -> bool:
+        """Whether our pool answers on the port: one serving ``models_dir``, not another's."""
         try:
-            return requests.get(f"{self._url}/health", timeout=2).ok
-        except requests.RequestException:
+            health = requests.get(f"{self._url}/health", timeout=2)
+            return health.ok and health.json().get("store") == store_id(self.models_dir)
+        except (requests.RequestException, ValueError):
             return False
 
     def _spawn(self) -> None:

@@ -2,7 +2,7 @@
 
     python bench/answer_quality.py --train TRAIN.csv --test TEST.csv [--oos OOS.csv]
         [--holdout-labels N] [--shots K] [--limit-test N] [--label-column NAME]
-        [--paraphrases-per-topic N] --json OUT.json [--baseline seed]
+        [--paraphrases-per-topic N] --json OUT.json [--baseline seed] [--server rasa|pool]
 
 Protocol: each training label becomes one topic of one owner (its first K training questions,
 file order: the first is the question, the others its alternatives; the answer is the label).
@@ -146,6 +146,25 @@ def ask_all(model_path: Path, questions: list[str], adapt: Callable[[dict], dict
     return answers, timings
 
 
+def ask_all_pool(model_path: Path, questions: list[str], adapt: Callable[[dict], dict] = dict,
+                 ) -> tuple[list[BotAnswer], list[float]]:
+    """As ``ask_all``, but the way a bot pool answers: the matcher read out of the archive by
+    publish_broker.matcher (no Rasa), ``parse`` in place of Rasa's processor."""
+    from publish_broker.matcher import FaqModel
+
+    model = FaqModel.from_archive(model_path)
+    model.parse("warm up")
+    answers, timings = [], []
+    for question in questions:
+        started = time.perf_counter()
+        answers.append(answer_from_parse(adapt(model.parse(question))))
+        timings.append((time.perf_counter() - started) * 1000)
+    return answers, timings
+
+
+SERVERS = {"rasa": ask_all, "pool": ask_all_pool}
+
+
 def score(dataset: Dataset, labels: dict[str, str], answers: list[BotAnswer],
           timings: list[float], train_seconds: float) -> dict:
     """The JSON measures of one bot (answers: in-scope questions first, then out-of-scope)."""
@@ -172,7 +191,7 @@ def _mean(values: list) -> float | None:
 
 
 def run_bot(dataset: Dataset, train: Callable[[dict, Path], Path],
-            adapt: Callable[[dict], dict] = dict) -> dict:
+            adapt: Callable[[dict], dict] = dict, ask: Callable = ask_all) -> dict:
     """Trains with ``train(version, out_dir) -> model path``, asks everything, scores it."""
     version, labels = version_of(dataset.topics)
     with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as out_dir:
@@ -180,7 +199,7 @@ def run_bot(dataset: Dataset, train: Callable[[dict, Path], Path],
         model = train(version, Path(out_dir))
         train_seconds = time.perf_counter() - started
         questions = [text for text, _ in dataset.inscope] + dataset.oos
-        answers, timings = ask_all(model, questions, adapt)
+        answers, timings = ask(model, questions, adapt)
     return score(dataset, labels, answers, timings, train_seconds)
 
 
@@ -277,6 +296,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="override the production cap (1 = no WordNet paraphrases)")
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--baseline", choices=["seed"])
+    parser.add_argument("--server", choices=sorted(SERVERS), default="rasa",
+                        help="who answers: a Rasa server's processor, or a bot pool's matcher")
     args = parser.parse_args(argv)
     if args.shots < 1 or args.holdout_labels < 0 or (args.limit_test or 1) < 1:
         parser.error("--shots and --limit-test must be >= 1, --holdout-labels >= 0")
@@ -293,8 +314,9 @@ def main(argv: list[str] | None = None) -> dict:
         "paraphrases_per_topic": args.paraphrases_per_topic}
     trainer = Trainer(**settings)
     trainer.warm_up()
-    result = {**run_bot(dataset, production_train(trainer)),
-              "shots": args.shots, "paraphrases_per_topic": trainer.paraphrases_per_topic,
+    result = {**run_bot(dataset, production_train(trainer), ask=SERVERS[args.server]),
+              "server": args.server, "shots": args.shots,
+              "paraphrases_per_topic": trainer.paraphrases_per_topic,
               "fallback_threshold": trainer.fallback_threshold}
     if args.baseline == "seed":
         result["baseline"] = run_bot(dataset, seed_train, seed_adapt)

@@ -8,7 +8,6 @@ from tests.support.services import start_broker_worker, start_publish_api
 from tests.support.slack_api import SlackApi
 
 SLACK_BOT_TOKEN = "xoxb-test-concierge"  # one Slack app: the concierge and the broker share it
-POOL_PORT = 5201
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +37,11 @@ def models_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker_settings(slack):
-    return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
-            "POOL_PORT": str(POOL_PORT)}
+    return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url}
 
 
 @pytest.fixture(scope="module")
 def worker(publish_api, logs, models_dir, worker_settings):
     worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
     yield worker
-    worker.stop()  # and the pool it started
+    worker.stop()  # its pool outlives it, as in production (tests/conftest.py stops it)

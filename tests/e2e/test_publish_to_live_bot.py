@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from actions.bot_client import BotUnavailable, ask
-from tests.e2e.conftest import POOL_PORT, SLACK_BOT_TOKEN
+from tests.e2e.conftest import SLACK_BOT_TOKEN
 from tests.support.docker_engine import POOL_DOCKERFILE, build_image, engine_problem
 from tests.support.services import (
     BOT_AUTH_TOKEN,
@@ -49,8 +49,7 @@ def _final(api, job_id):
 @pytest.fixture(scope="module", params=["process", "docker"])
 def worker_settings(request, slack, models_dir):
     """Overrides conftest's: the same tests run once per runtime."""
-    settings = {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url,
-                "POOL_PORT": str(POOL_PORT)}
+    settings = {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url}
     if request.param == "process":
         yield settings
         return

@@ -6,8 +6,8 @@ interpreter comes from PUBLISH_API_PYTHON (set by `make test`) or the repo's `.a
 
 from __future__ import annotations
 
-import hashlib
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -129,31 +129,23 @@ def _healthy(api: PublishApi) -> bool:
 
 @dataclass
 class BrokerWorker:
-    """A running publish-broker Celery worker subprocess (solo pool: one task at a time), and the
-    bot pool it starts (process runtime), which outlives it by design."""
+    """A running publish-broker Celery worker subprocess (solo pool: one task at a time). The
+    bot pool it starts (process runtime) outlives it, as in production: stop_pools() ends it."""
 
     process: subprocess.Popen
     log_path: Path
-    models_dir: Path | None = None
-    pool_port: int | None = None
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would: no chance to ack or clean up; its pool keeps running."""
+        """SIGKILL, as a crash would: no chance to ack or clean up."""
         self.process.kill()
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        """Stop the worker, and the pool it started (a later worker starts it again)."""
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.kill()
-        if self.pool_port is not None:
-            from publish_broker.runtime.pool_process import PoolProcessRuntime
-
-            PoolProcessRuntime(self.models_dir, BOT_AUTH_TOKEN, port=self.pool_port,
-                               stop_on_close=True).close()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -166,7 +158,7 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
     env = {**os.environ, "API_TOKEN": api.token, "PUBLISH_API_URL": api.url,
            "BROKER_URL": BROKER_URL, "PUBLISH_QUEUE": api.queue, "BOT_RUNTIME": "process",
            "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN, "BOT_MODELS_DIR": str(models_dir),
-           "POOL_PORT": str(pool_port(models_dir)),
+           "POOL_PORT": str(pool_port(Path(models_dir))),
            "PYTHONPATH": f"{REPO / 'publish-broker'}", **settings}
     log_path = log_dir / f"broker-{name}.log"
     command = [os.environ.get("BROKER_PYTHON", _rasa_python()), "-m", "celery",
@@ -176,8 +168,7 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
     process = subprocess.Popen(command, cwd=REPO / "publish-broker", env=env,
                                stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
                                start_new_session=True)
-    worker = BrokerWorker(process, log_path, Path(env["BOT_MODELS_DIR"]),
-                          int(env["POOL_PORT"]) if env["BOT_RUNTIME"] == "process" else None)
+    worker = BrokerWorker(process, log_path)
     wait_until(lambda: _worker_ready(worker), timeout=120, what="the broker worker to be ready")
     return worker
 
@@ -185,10 +176,28 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
 BOT_AUTH_TOKEN = "test-bot-token-0123456789"
 
 
+_POOLS: dict[Path, int] = {}  # models directory -> port of the pool test workers started on it
+
+
 def pool_port(models_dir: Path) -> int:
-    """A port in 5400-5499 for the pool serving ``models_dir``: the same for every worker on that
-    directory (a replacement worker finds the pool again), rarely another test's."""
-    return 5400 + int(hashlib.sha256(str(models_dir).encode()).hexdigest(), 16) % 100
+    """A free port for the pool serving ``models_dir``, the same for every worker on that
+    directory (a replacement worker finds the pool again)."""
+    if models_dir not in _POOLS:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            _POOLS[models_dir] = probe.getsockname()[1]
+    return _POOLS[models_dir]
+
+
+def stop_pools() -> None:
+    """Stop the pools that test workers started (they outlive workers by design)."""
+    if not _POOLS:
+        return
+    from publish_broker.runtime.pool_process import PoolProcessRuntime
+
+    for models_dir, port in _POOLS.items():
+        PoolProcessRuntime(models_dir, BOT_AUTH_TOKEN, port=port, stop_on_close=True).close()
+    _POOLS.clear()
 
 
 def _rasa_python() -> str:

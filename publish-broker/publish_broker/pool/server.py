@@ -58,6 +58,7 @@ def create_app(bots: BotRegistry, token: str, threads: int = 2, name: str = "faq
     _routes(app)
     _error_handlers(app)
     app.register_listener(_start_sweeper, "after_server_start")
+    app.register_listener(_stop_sweeper, "before_server_stop")
     return app
 
 
@@ -157,10 +158,14 @@ def _error_handlers(app: Sanic) -> None:
     app.error_handler.add(ModelUnreadable, handler(503, "model_unreadable"))
 
 
-async def _start_sweeper(app: Sanic, _loop) -> None:
+async def _start_sweeper(app: Sanic, loop) -> None:
     async def sweep() -> None:
         while True:
             await asyncio.sleep(_SWEEP_INTERVAL_S)  # a period, not synchronisation
             app.ctx.bots.evict_idle()
 
-    app.add_task(sweep())
+    app.ctx.sweeper = loop.create_task(sweep())
+
+
+async def _stop_sweeper(app: Sanic, _loop) -> None:
+    app.ctx.sweeper.cancel()

@@ -192,17 +192,26 @@ class DockerRuntime(BotRuntime):
         return BotApi(self._endpoint(container), self._token)
 
     def _endpoint(self, container: Container) -> str:
-        if not self._publish:
-            return f"http://{container.name}:{BOT_PORT}"
-        bindings = None
-        for _ in range(50):  # the engine fills in the host port right after start
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{BOT_PORT}/tcp")
-            if bindings:
-                break
-            container.reload()
-        if not bindings:
-            raise DeployError("The bot container did not get a port.")
-        return f"http://127.0.0.1:{bindings[0]['HostPort']}"
+        return container_url(container, BOT_PORT, self._publish)
+
+
+def container_url(container: Container, port: int, published: bool) -> str:
+    """Where ``container`` listens on ``port``: by its name on the network, or, ``published``,
+    at the host port the engine gave it on 127.0.0.1.
+
+    Raises DeployError if the engine gave it no host port.
+    """
+    if not published:
+        return f"http://{container.name}:{port}"
+    bindings = None
+    for _ in range(50):  # the engine fills in the host port right after start
+        bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp")
+        if bindings:
+            break
+        container.reload()
+    if not bindings:
+        raise DeployError(f"The container {container.name} did not get a port.")
+    return f"http://127.0.0.1:{bindings[0]['HostPort']}"
 
 
 def _is_running(container: Container | None) -> bool:

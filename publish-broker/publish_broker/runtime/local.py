@@ -3,6 +3,7 @@ process we started from a recycled pid."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -56,3 +57,17 @@ def read_json(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def terminate(started: Started) -> None:
+    """Stop the process we started (SIGTERM, then SIGKILL after 10 s); a recycled pid is left
+    alone, a process already gone is not an error."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        process = psutil.Process(started.pid)
+        if process.create_time() == started.create_time:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except psutil.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)

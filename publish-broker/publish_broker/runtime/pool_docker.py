@@ -32,7 +32,7 @@ from docker.models.containers import Container
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import file_lock
 from publish_broker.runtime.base import BOT_ENV, BotKey
-from publish_broker.runtime.docker import MANAGED_LABEL, docker_errors
+from publish_broker.runtime.docker import MANAGED_LABEL, container_url, docker_errors
 from publish_broker.runtime.pool_base import PoolRuntime
 
 logger = logging.getLogger(__name__)
@@ -198,17 +198,7 @@ class PoolDockerRuntime(PoolRuntime):
         return container
 
     def _url(self, container: Container) -> str:
-        if not self._publish:
-            return f"http://{container.name}:{POOL_PORT}"
-        bindings = None
-        for _ in range(50):  # the engine fills in the host port right after start
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{POOL_PORT}/tcp")
-            if bindings:
-                break
-            container.reload()
-        if not bindings:
-            raise DeployError("The bot pool container did not get a port.")
-        return f"http://127.0.0.1:{bindings[0]['HostPort']}"
+        return container_url(container, POOL_PORT, self._publish)
 
 
 def _read_number(path: Path) -> int | None:

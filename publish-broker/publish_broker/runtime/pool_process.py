@@ -24,7 +24,14 @@ import requests
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import file_lock, store_id
 from publish_broker.runtime.base import BOT_ENV, BotKey
-from publish_broker.runtime.local import child_env, create_time, is_alive, read_json, write_json
+from publish_broker.runtime.local import (
+    child_env,
+    create_time,
+    is_alive,
+    read_json,
+    terminate,
+    write_json,
+)
 from publish_broker.runtime.pool_base import PoolRuntime
 
 logger = logging.getLogger(__name__)
@@ -151,15 +158,7 @@ class PoolProcessRuntime(PoolRuntime):
             return None
 
     def _terminate(self, pool: _PoolProcess) -> None:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process = psutil.Process(pool.pid)
-            if process.create_time() == pool.create_time:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except psutil.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        terminate(pool)
         if self._child is not None and self._child.pid == pool.pid:
             self._child.wait(timeout=10)
             self._child = None

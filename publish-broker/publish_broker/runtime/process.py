@@ -8,7 +8,6 @@ deploys of one owner one at a time across worker processes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -17,8 +16,6 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import psutil
 
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import (
@@ -34,7 +31,13 @@ from publish_broker.runtime.base import (
     BotRuntime,
     Deployment,
 )
-from publish_broker.runtime.local import child_env, create_time, is_alive, write_json
+from publish_broker.runtime.local import (
+    child_env,
+    create_time,
+    is_alive,
+    terminate,
+    write_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,15 +191,7 @@ class ProcessRuntime(BotRuntime):
         raise DeployError("No free port is left for another bot on this machine.")
 
     def _terminate(self, bot: _BotProcess) -> None:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process = psutil.Process(bot.pid)
-            if process.create_time() == bot.create_time:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except psutil.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        terminate(bot)
         child = self._children.pop(bot.pid, None)
         if child is not None:
             child.wait(timeout=10)

@@ -110,6 +110,9 @@ def test_a_bearer_token_works_too_and_bad_input_gets_a_clear_error(pool):
     assert unknown.status_code == 404
     escape = requests.get(f"{pool._url}/bots/..%2F..%2Fetc/status", headers=headers, timeout=5)
     assert escape.status_code == 404
+    odd = requests.put(f"{pool._url}/bots/{ALICE.name}/model", headers=headers,
+                       json={"model_file": "not a digest!.tar.gz"}, timeout=5)
+    assert odd.status_code == 400 and "model_file" in odd.json()["message"]
 
 
 def test_republish_under_continuous_asks_fails_no_ask(pool, models):
@@ -228,3 +231,23 @@ def _metrics(runtime: PoolProcessRuntime) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             values[name] = float(value)
     return values
+
+
+def test_owners_idle_for_longer_than_the_setting_are_evicted(models, tmp_path):
+    from publish_broker.pool.registry import BotRegistry
+
+    now = [1000.0]
+    registry = BotRegistry(tmp_path, budget_bytes=2**30, idle_seconds=60, clock=lambda: now[0])
+    for key, name in ((ALICE, "alice"), (BOB, "bob")):
+        install_model(models[name].path, tmp_path / key.name, models[name].digest)
+        registry.load(key.name, models[name].digest)
+    now[0] += 45
+    registry.parse(BOB.name, OFFICE_FAQ[5][3])  # Bob was asked; Alice was not
+    now[0] += 30
+
+    assert registry.evict_idle() == 1
+    assert registry.loaded() == [BOB.name]
+    answer = registry.parse(ALICE.name, OFFICE_FAQ[0][3])  # loaded again from her stored model
+    assert answer["response_selector"]["default"]["response"]["responses"][0]["text"] == (
+        OFFICE_FAQ[0][2])
+    assert (registry.stats.loads, registry.stats.evictions) == (3, 1)

@@ -131,7 +131,8 @@ class BotRegistry:
         try:
             model = FaqModel.from_archive(path)
         except ModelUnreadable:
-            self.stats.load_failures += 1
+            with self._lock:
+                self.stats.load_failures += 1
             logger.error("bot %s: model %s is unreadable", bot, digest[:12])
             raise
         loaded = LoadedBot(digest, model, model_size(model), self._clock())

@@ -31,7 +31,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from publish_broker.matcher import ModelUnreadable
-from publish_broker.modelfiles import store_id
+from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name, store_id
 from publish_broker.pool.metrics import CONTENT_TYPE, PoolMetrics
 from publish_broker.pool.registry import BotNotFound, BotRegistry
 
@@ -108,7 +108,11 @@ async def _parse(request: Request, bot: str):
 
 async def _load(request: Request, bot: str):
     name = os.path.basename(_field(request, "model_file"))
-    digest = name.removesuffix(".tar.gz")
+    digest = name.removesuffix(MODEL_SUFFIX)
+    try:
+        model_file_name(digest)
+    except ValueError:
+        raise BadRequest("'model_file' must name a stored model, <digest>.tar.gz") from None
     loaded = await _in_thread(request, request.app.ctx.bots.load, bot, digest)
     return response.json(_status_body(loaded.digest))
 
@@ -125,7 +129,7 @@ async def _delete(request: Request, bot: str):
 
 def _status_body(digest: str) -> dict[str, Any]:
     # "model_file" as Rasa's GET /status names it: BotApi reads the digest from it.
-    return {"model_file": f"{digest}.tar.gz", "digest": digest}
+    return {"model_file": model_file_name(digest), "digest": digest}
 
 
 def _field(request: Request, name: str) -> str:

@@ -177,22 +177,30 @@ class DockerRuntime(BotRuntime):
         return spec
 
     def _find(self, key: BotKey) -> Container | None:
-        try:
-            container = self._client.containers.get(key.name)
-        except docker.errors.NotFound:
-            return None
-        if container.labels.get(MANAGED_LABEL) != "true":
-            raise DeployError(
-                f"A container named {key.name} exists that the bot service did not create; "
-                "an administrator must remove or rename it."
-            )
-        return container
+        return find_managed(self._client, key.name)
 
     def _api(self, container: Container) -> BotApi:
         return BotApi(self._endpoint(container), self._token)
 
     def _endpoint(self, container: Container) -> str:
         return container_url(container, BOT_PORT, self._publish)
+
+
+def find_managed(client: docker.DockerClient, name: str) -> Container | None:
+    """The container named ``name``, None if there is none.
+
+    Raises DeployError if it exists without our label: never touch what we did not create.
+    """
+    try:
+        container = client.containers.get(name)
+    except docker.errors.NotFound:
+        return None
+    if container.labels.get(MANAGED_LABEL) != "true":
+        raise DeployError(
+            f"A container named {name} exists that the bot service did not create; "
+            "an administrator must remove or rename it."
+        )
+    return container
 
 
 def container_url(container: Container, port: int, published: bool) -> str:

@@ -32,7 +32,12 @@ from docker.models.containers import Container
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import file_lock
 from publish_broker.runtime.base import BOT_ENV, BotKey
-from publish_broker.runtime.docker import MANAGED_LABEL, container_url, docker_errors
+from publish_broker.runtime.docker import (
+    MANAGED_LABEL,
+    container_url,
+    docker_errors,
+    find_managed,
+)
 from publish_broker.runtime.pool_base import PoolRuntime
 
 logger = logging.getLogger(__name__)
@@ -188,14 +193,7 @@ class PoolDockerRuntime(PoolRuntime):
             return False
 
     def _find(self, number: int) -> Container | None:
-        try:
-            container = self._client.containers.get(f"{self._prefix}{number}")
-        except docker.errors.NotFound:
-            return None
-        if container.labels.get(MANAGED_LABEL) != "true":
-            raise DeployError(f"A container named {container.name} exists that the bot service "
-                              "did not create; an administrator must remove or rename it.")
-        return container
+        return find_managed(self._client, f"{self._prefix}{number}")
 
     def _url(self, container: Container) -> str:
         return container_url(container, POOL_PORT, self._publish)

@@ -85,6 +85,9 @@ def test_retries_run_out_then_the_job_fails_and_the_lease_holders_job_is_left_al
     try:
         failed = wait_until(lambda: _if_failed(api, waiting), timeout=30, interval=0.2,
                             what="the waiting job to fail once its retries ran out")
+        # The held job's task retries on its own schedule: it may still be waiting for its last.
+        wait_until(lambda: worker.log().count("Retry in") >= 4, timeout=60, interval=0.2,
+                   what="both tasks to retry twice")
     finally:
         worker.stop()
     assert "timed out waiting" in failed["error"]

@@ -24,10 +24,14 @@ install() {
     exit 1
   fi
 }
+mkdir -p "$root"
+# Two builds of one env at once (two clones, two `make` runs) would delete each other's work:
+# the second waits for the first, then finds the env complete.
+exec 9>"$env.lock"
+flock 9
 if [ ! -f "$env/.complete" ]; then
   echo "ensure-env: building $env (python $version) from $*" >&2
   rm -rf "$env"
-  mkdir -p "$root"
   "$python" -m venv "$env"
   install "$env" pip==24.0
   args=() nodeps=() skip='^$'

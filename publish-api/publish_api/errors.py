@@ -9,10 +9,11 @@ class ApiError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, details: list[dict] | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details = details
 
 
 class MalformedRequest(ApiError):
@@ -73,6 +74,16 @@ class TopicLimit(TooLarge):
 
 class ValidationFailed(ApiError):
     status, code = 422, "validation_error"
+
+
+class ImportInvalid(ValidationFailed):
+    """An import file with problems; `details` names each row and field. Nothing was changed."""
+
+    code = "import_invalid"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code = 415, "unsupported_media_type"
 
 
 class QueueUnavailable(ApiError):

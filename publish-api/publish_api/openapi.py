@@ -17,7 +17,16 @@ JSON_ERRORS = {
     "413": "too large",
     "422": "invalid field",
 }
-DESCRIPTIONS = {**JSON_ERRORS, "410": "no longer kept", "503": "the queue is unreachable"}
+DESCRIPTIONS = {
+    **JSON_ERRORS,
+    "410": "no longer kept",
+    "415": "a body of another media type",
+    "503": "the queue is unreachable",
+}
+# Routes that also speak CSV (services/topic_files.py): the export's answer, the import's body.
+CSV = {"text/csv": {"schema": {"type": "string"}}}
+CSV_RESPONSES = {("get", f"{OWNER}/topics/export")}
+CSV_REQUESTS = {("post", f"{OWNER}/topics/import")}
 
 # (method, path, summary, request body model, {status: response model or None})
 OPERATIONS = [
@@ -25,6 +34,20 @@ OPERATIONS = [
     ("get", f"{OWNER}/topics", "List an owner's topics", None, {"200": s.TopicList}),
     ("post", f"{OWNER}/topics", "Create a topic", s.TopicIn, {"201": s.TopicOut}),
     ("delete", f"{OWNER}/topics", "Delete every topic", None, {"200": s.Deleted}),
+    (
+        "get",
+        f"{OWNER}/topics/export",
+        "Export an owner's topics with their states (JSON, or CSV with ?format=csv)",
+        None,
+        {"200": s.TopicsFile},
+    ),
+    (
+        "post",
+        f"{OWNER}/topics/import",
+        "Import topics from a JSON or CSV file (all or nothing; ?dry_run=true reports only)",
+        s.TopicsFileIn,
+        {"200": s.ImportReport, "415": s.ErrorOut},
+    ),
     ("get", f"{OWNER}/topics/{{topic_id}}", "Read a topic", None, {"200": s.TopicOut}),
     ("patch", f"{OWNER}/topics/{{topic_id}}", "Change a topic", s.TopicPatch, {"200": s.TopicOut}),
     ("delete", f"{OWNER}/topics/{{topic_id}}", "Delete a topic", None, {"204": None}),
@@ -86,6 +109,32 @@ QUERY_PARAMETERS = {
             "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,8}$"},
         },
     ],
+    ("get", f"{OWNER}/topics/export"): [
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "json (default) or csv",
+            "schema": {"type": "string", "enum": ["json", "csv"]},
+        },
+    ],
+    ("post", f"{OWNER}/topics/import"): [
+        {
+            "name": "mode",
+            "in": "query",
+            "required": False,
+            "description": "merge (default): topics absent from the file are kept; replace: "
+            "they are deleted",
+            "schema": {"type": "string", "enum": ["merge", "replace"]},
+        },
+        {
+            "name": "dry_run",
+            "in": "query",
+            "required": False,
+            "description": "true: report what the import would do, change nothing",
+            "schema": {"type": "boolean"},
+        },
+    ],
 }
 MODELS = sorted(
     {m for op in OPERATIONS for m in [op[3], *op[4].values()] if m} | {s.ErrorOut, s.HealthOut},
@@ -103,6 +152,7 @@ def openapi_document() -> dict:
     for method, path, summary, request_model, responses in OPERATIONS:
         operation = _operation(path, summary, request_model, responses, refs)
         operation["parameters"] += QUERY_PARAMETERS.get((method, path), [])
+        _add_csv(operation, (method, path))
         paths.setdefault(path, {})[method] = operation
     paths["/health"] = {"get": _health_operation(refs)}
     return {
@@ -143,6 +193,13 @@ def _operation(path, summary, request_model, responses, refs) -> dict:
             "content": {"application/json": {"schema": schema}},
         }
     return operation
+
+
+def _add_csv(operation: dict, key: tuple[str, str]) -> None:
+    if key in CSV_RESPONSES:
+        operation["responses"]["200"]["content"].update(CSV)
+    if key in CSV_REQUESTS:
+        operation["requestBody"]["content"].update(CSV)
 
 
 def _response(model, refs, description: str = "success") -> dict:

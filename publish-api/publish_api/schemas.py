@@ -89,6 +89,33 @@ class TopicPage(BaseModel):
     cursor: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
+# What publish-api knows of a topic in an export: the live bot answers it as it is (published),
+# answers an older form of it (changed), does not know it yet (unpublished), or still answers it
+# though it was deleted (deleted: until the next publish goes live).
+ExportState = Literal["published", "changed", "unpublished", "deleted"]
+
+
+class TopicRecord(Strict):
+    """A topic in an export or import file: validated as a created topic is."""
+
+    question: Question
+    answer: Answer
+    alternatives: Alternatives = []
+    # Ignored on import but for `deleted`: such rows are skipped (they describe the live bot).
+    state: ExportState | None = None
+
+
+class ExportQuery(BaseModel):
+    format: Literal["json", "csv"] = "json"
+
+
+class ImportQuery(BaseModel):
+    """Not strict: query values are strings ("true", "false")."""
+
+    mode: Literal["merge", "replace"] = "merge"
+    dry_run: bool = False
+
+
 class AlternativeIn(Strict):
     text: Question
 
@@ -145,6 +172,39 @@ class TopicList(BaseModel):
     topics: list[TopicOut]
     pending_deletions: int
     next_cursor: str | None
+
+
+class TopicsFile(BaseModel):
+    """An export, and an import's JSON body (each row is validated on its own, see TopicRecord)."""
+
+    topics: list[TopicRecord]
+
+
+class TopicsFileIn(TopicsFile):
+    """An import's JSON body: the shape of an export."""
+
+
+class ImportItem(BaseModel):
+    row: int | None
+    id: int | None
+    question: str
+
+
+class ImportProblem(BaseModel):
+    row: int | None
+    field: str | None
+    message: str
+
+
+class ImportReport(BaseModel):
+    dry_run: bool
+    mode: Literal["merge", "replace"]
+    added: list[ImportItem]
+    changed: list[ImportItem]
+    unchanged: list[ImportItem]
+    deleted: list[ImportItem]
+    skipped: list[ImportItem]
+    errors: list[ImportProblem]
 
 
 class Deleted(BaseModel):
@@ -222,6 +282,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     field: str | None = None
+    # An import's problems, row by row (code import_invalid).
+    details: list[ImportProblem] | None = None
 
 
 class ErrorOut(BaseModel):

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     PUBLISH_API_HOST: str = "127.0.0.1"
     PUBLISH_API_PORT: int = Field(default=5000, ge=1, le=65535)
     MAX_TOPICS_PER_OWNER: int = Field(default=500, ge=1)
+    # An import file (the other routes take at most 256 KiB): 500 long topics fit.
+    MAX_IMPORT_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
     BROKER_TIMEOUT_S: float = Field(default=5.0, gt=0)
     JOB_LEASE_S: float = Field(default=600.0, gt=0)
     QUEUED_RESEND_S: float = Field(default=120.0, gt=0)

@@ -18,13 +18,17 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None):
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, details: list | None = None
+):
     body = {"error": {"code": code, "message": message, "field": field}}
+    if details is not None:
+        body["error"]["details"] = details
     return jsonify(body), status
 
 
 def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
 
 
 def _http_error(exc: HTTPException):

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from ..db import get_session
 from ..schemas import (
     AlternativeIn,
     BotHealthIn,
+    ExportQuery,
+    ImportQuery,
     TopicIn,
     TopicPage,
     TopicPatch,
     UnansweredIn,
     UserIn,
 )
-from ..services import bots, owners, publishing, topics, unanswered
-from .requests import body, query, slack_ids
+from ..services import bots, owners, publishing, topic_files, topics, transfer, unanswered
+from .requests import body, query, slack_ids, upload
 
 bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
+READERS_BY_TYPE = {"application/json": topic_files.read_json, "text/csv": topic_files.read_csv}
 
 
 def _owner(team_id: str, user_id: str, lock: bool = False):
@@ -56,6 +59,26 @@ def create_topic(team_id: str, user_id: str):
 @bp.delete("/topics")
 def delete_all_topics(team_id: str, user_id: str):
     return jsonify({"deleted": topics.delete_all(get_session(), _owner(team_id, user_id))})
+
+
+@bp.get("/topics/export")
+def export_topics(team_id: str, user_id: str):
+    options, owner = query(ExportQuery), _owner(team_id, user_id)
+    records = transfer.export_topics(get_session(), owner)
+    if options.format == "json":
+        return jsonify(topic_files.to_json(records))
+    filename = f"topics-{team_id}-{user_id}.csv"
+    return Response(topic_files.to_csv(records), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/topics/import")
+def import_topics(team_id: str, user_id: str):
+    options, owner = query(ImportQuery), _owner(team_id, user_id)
+    media_type, data = upload(_settings().MAX_IMPORT_BYTES, tuple(READERS_BY_TYPE))
+    file = READERS_BY_TYPE[media_type](data)
+    cap = _settings().MAX_TOPICS_PER_OWNER
+    return jsonify(transfer.import_topics(get_session(), owner, file, options, cap))
 
 
 @bp.get("/topics/<int:topic_id>")

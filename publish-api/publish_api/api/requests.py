@@ -6,8 +6,9 @@ import re
 
 from flask import request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..errors import MalformedRequest, ValidationFailed
+from ..errors import MalformedRequest, TooLarge, UnsupportedMediaType, ValidationFailed
 from ..schemas import SLACK_ID_PATTERN
 
 _SLACK_ID = re.compile(SLACK_ID_PATTERN)
@@ -45,3 +46,19 @@ def slack_ids(team_id: str, user_id: str) -> tuple[str, str]:
         if not _SLACK_ID.fullmatch(value):
             raise ValidationFailed(f"{name} must be a Slack id like T012AB3C4", name)
     return team_id, user_id
+
+
+def upload(max_bytes: int, media_types: tuple[str, ...]) -> tuple[str, bytes]:
+    """The body as (media type, bytes), up to `max_bytes` (this route's own limit).
+
+    Raises UnsupportedMediaType (a Content-Type not in `media_types`), TooLarge.
+    """
+    media_type = request.mimetype
+    if media_type not in media_types:
+        raise UnsupportedMediaType(
+            f"send the file as {' or '.join(media_types)} (Content-Type)", "Content-Type")
+    request.max_content_length = max_bytes
+    try:
+        return media_type, request.get_data()
+    except RequestEntityTooLarge:
+        raise TooLarge(f"the file is larger than {max_bytes} bytes", "file") from None

@@ -52,7 +52,7 @@ def create_topic(session: Session, owner: User, data: TopicIn, max_topics: int) 
         owner_id=owner.id,
         question=data.question,
         answer=data.answer,
-        alternatives=_unique(data.alternatives),
+        alternatives=unique(data.alternatives),
     )
     session.add(topic)
     session.commit()
@@ -69,7 +69,7 @@ def update_topic(session: Session, owner: User, topic_id: int, patch: TopicPatch
     topic = _locked(session, owner, topic_id)
     for name in patch.model_fields_set:
         value = getattr(patch, name)
-        setattr(topic, name, _unique(value) if name == "alternatives" else value)
+        setattr(topic, name, unique(value) if name == "alternatives" else value)
     topic.updated_at = utcnow()
     session.commit()
     return topic_view(topic, live_snapshot(session, owner))
@@ -153,5 +153,6 @@ def _locked(session: Session, owner: User, topic_id: int, lock: bool = True) -> 
     return topic
 
 
-def _unique(values: list[str]) -> list[str]:
+def unique(values: list[str]) -> list[str]:
+    """The values without repeats, in their first order."""
     return list(dict.fromkeys(values))

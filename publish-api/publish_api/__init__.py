@@ -11,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from . import api, db
 from .health import CachedCheck
 from .queue import PublishQueue
+from .services.digests import DigestPolicy
 from .services.publishing import JobPolicy
 from .settings import load_settings
 
@@ -44,5 +45,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["publish_queue"] = queue
     app.extensions["broker_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
     app.extensions["job_policy"] = JobPolicy.from_settings(settings)
+    app.extensions["digest_policy"] = DigestPolicy.from_settings(settings)
     api.init_app(app)
     return app

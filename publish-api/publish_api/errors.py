@@ -15,6 +15,11 @@ class ApiError(Exception):
         self.field = field
         self.details = details
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response carries (Retry-After, for instance)."""
+        return {}
+
 
 class MalformedRequest(ApiError):
     status, code = 400, "malformed_request"
@@ -40,6 +45,10 @@ class TopicNotFound(NotFound):
     code = "topic_not_found"
 
 
+class QuestionNotFound(NotFound):
+    code = "question_not_found"
+
+
 class Conflict(ApiError):
     status, code = 409, "conflict"
 
@@ -54,6 +63,12 @@ class InvalidTransition(Conflict):
 
 class OwnerBusy(Conflict):
     code = "owner_busy"
+
+
+class QuestionClosed(Conflict):
+    """The question was answered, attached or dismissed already."""
+
+    code = "question_closed"
 
 
 class Gone(ApiError):
@@ -72,6 +87,12 @@ class TopicLimit(TooLarge):
     code = "topic_limit"
 
 
+class QuestionLimit(TooLarge):
+    """The owner has MAX_OPEN_QUESTIONS_PER_OWNER open questions: no more until some close."""
+
+    code = "question_limit"
+
+
 class ValidationFailed(ApiError):
     status, code = 422, "validation_error"
 
@@ -84,6 +105,20 @@ class ImportInvalid(ValidationFailed):
 
 class UnsupportedMediaType(ApiError):
     status, code = 415, "unsupported_media_type"
+
+
+class RateLimited(ApiError):
+    """One asker put ASKS_PER_ASKER_PER_HOUR asks to one owner within the last hour."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message, "asker_user_id")
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class QueueUnavailable(ApiError):

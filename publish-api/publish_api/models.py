@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -101,15 +110,48 @@ class Bot(Base):
 
 
 class UnansweredQuestion(Base):
+    """A question an owner's bot did not answer, or answered wrongly (the asker said so)."""
+
     __tablename__ = "unanswered_questions"
+    __table_args__ = (Index("ix_unanswered_owner_state", "owner_id", "state"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     asker_team_id: Mapped[str] = mapped_column(String(32))
     asker_user_id: Mapped[str] = mapped_column(String(32))
     question: Mapped[str] = mapped_column(String(3000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # open, then answered (a topic was made of it), attached (added to a topic) or dismissed.
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    # not_answered, or wrong_answer: the bot answered `given_answer` and the asker said 👎.
+    kind: Mapped[str] = mapped_column(String(16), default="not_answered")
+    given_answer: Mapped[str | None] = mapped_column(Text, default=None)
+    # The topic it became or joined (answered, attached); for a wrong answer, before that, the
+    # topic that answered.
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the owner's digest named it, and when the asker was sent the answer (once each).
+    owner_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+    asker_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Ask(Base):
+    """One question put to an owner's bot: the ask log (counts per day, per topic)."""
+
+    __tablename__ = "asks"
+    __table_args__ = (
+        Index("ix_asks_owner_created", "owner_id", "created_at"),
+        Index("ix_asks_asker_created", "asker_team_id", "asker_user_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    asker_team_id: Mapped[str] = mapped_column(String(32))
+    asker_user_id: Mapped[str] = mapped_column(String(32))
+    answered: Mapped[bool] = mapped_column(Boolean)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 JOB_STATES = ("queued", "training", "deploying", "live", "failed", "superseded")
 FINAL_STATES = ("live", "failed", "superseded")
+QUESTION_STATES = ("open", "answered", "attached", "dismissed")
 ACTIVE_STATES = ("training", "deploying")

@@ -21,6 +21,7 @@ DESCRIPTIONS = {
     **JSON_ERRORS,
     "410": "no longer kept",
     "415": "a body of another media type",
+    "429": "too many asks from this person to this owner (see Retry-After)",
     "503": "the queue is unreachable",
 }
 # Routes that also speak CSV (services/topic_files.py): the export's answer, the import's body.
@@ -70,11 +71,47 @@ OPERATIONS = [
     (
         "post",
         f"{OWNER}/unanswered",
-        "Record an unanswered question",
+        "Record an unanswered question (200: the same person's same open question)",
         s.UnansweredIn,
-        {"201": s.UnansweredOut},
+        {"200": s.UnansweredOut, "201": s.UnansweredOut, "429": s.ErrorOut},
     ),
     ("get", f"{OWNER}/unanswered", "List unanswered questions", None, {"200": s.UnansweredList}),
+    (
+        "post",
+        f"{OWNER}/unanswered/{{question_id}}/answer",
+        "Make a topic of an open question",
+        s.AnswerIn,
+        {"200": s.ResolvedOut},
+    ),
+    (
+        "post",
+        f"{OWNER}/unanswered/{{question_id}}/attach",
+        "Add an open question to a topic as another phrasing",
+        s.AttachIn,
+        {"200": s.ResolvedOut},
+    ),
+    (
+        "post",
+        f"{OWNER}/unanswered/{{question_id}}/dismiss",
+        "Dismiss an open question",
+        None,
+        {"200": s.ResolvedOut},
+    ),
+    (
+        "post",
+        f"{OWNER}/unanswered/digest",
+        "Claim the questions of the owner's digest (broker)",
+        None,
+        {"200": s.DigestOut},
+    ),
+    (
+        "post",
+        f"{OWNER}/asks",
+        "Log an ask the bot answered",
+        s.AskIn,
+        {"201": s.AskOut, "429": s.ErrorOut},
+    ),
+    ("get", f"{OWNER}/asks/daily", "Asks per UTC day", None, {"200": s.DailyAsks}),
     ("get", "/v1/jobs/{job_id}", "Read a publish job", None, {"200": s.JobOut}),
     (
         "post",
@@ -82,6 +119,20 @@ OPERATIONS = [
         "Move a job to its next state (broker)",
         s.TransitionIn,
         {"200": s.JobOut},
+    ),
+    (
+        "get",
+        "/v1/jobs/{job_id}/deliveries",
+        "Answers a live job owes to askers (broker)",
+        None,
+        {"200": s.DeliveryList},
+    ),
+    (
+        "post",
+        "/v1/jobs/{job_id}/deliveries/{question_id}",
+        "Record that an asker was sent the answer (broker)",
+        None,
+        {"204": None},
     ),
     (
         "get",
@@ -93,6 +144,24 @@ OPERATIONS = [
 ]
 # Query parameters, by (method, path).
 QUERY_PARAMETERS = {
+    ("get", f"{OWNER}/unanswered"): [
+        {
+            "name": "state",
+            "in": "query",
+            "required": False,
+            "description": "only questions in this state (default: every state)",
+            "schema": {"type": "string", "enum": ["open", "answered", "attached", "dismissed"]},
+        },
+    ],
+    ("get", f"{OWNER}/asks/daily"): [
+        {
+            "name": "days",
+            "in": "query",
+            "required": False,
+            "description": "how many days, ending today (UTC); default 14",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 90},
+        },
+    ],
     ("get", f"{OWNER}/topics"): [
         {
             "name": "limit",
@@ -221,7 +290,7 @@ def _path_parameters(path: str) -> list[dict]:
                     "schema": {"type": "string", "pattern": s.SLACK_ID_PATTERN},
                 }
             )
-    for name in ("topic_id", "job_id", "version_id"):
+    for name in ("topic_id", "job_id", "version_id", "question_id"):
         if "{" + name + "}" in path:
             parameters.append(
                 {

@@ -12,6 +12,7 @@ from .errors import QueueUnavailable
 logger = logging.getLogger(__name__)
 
 PUBLISH_TASK = "publish_broker.publish"
+DIGEST_TASK = "publish_broker.question_digest"
 
 
 def confirmed_publishing(broker_url: str) -> dict:
@@ -56,6 +57,22 @@ class PublishQueue:
                 "the publish queue is unreachable; please publish again in a moment"
             ) from None
         logger.info("queued publish job %s", job_id)
+
+    def send_question_digest(self, team_id: str, user_id: str, countdown_s: float) -> bool:
+        """Enqueue the owner's question digest to run in `countdown_s` seconds; False (logged)
+        when the broker is unreachable: the question stays recorded, and the owner's next
+        question's digest names it too."""
+        try:
+            self.celery.send_task(
+                DIGEST_TASK, args=[team_id, user_id], countdown=max(0.0, countdown_s),
+                queue=self.queue_name, retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+                confirm_timeout=self.timeout_s)
+        except Exception as exc:  # a digest must never cost the question it announces
+            logger.warning("could not enqueue the digest of %s/%s: %s", team_id, user_id,
+                           type(exc).__name__)
+            return False
+        return True
 
     def ping(self) -> bool:
         """Whether the broker accepts a connection within the timeout."""

@@ -144,10 +144,53 @@ class BotHealthIn(Strict):
     error: ErrorText | None = None
 
 
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+QuestionState = Literal["open", "answered", "attached", "dismissed"]
+QuestionKind = Literal["not_answered", "wrong_answer"]
+
+
 class UnansweredIn(Strict):
+    """A question the bot did not answer, or (kind wrong_answer, with what the bot answered and
+    the topic it answered from) one whose answer the asker marked unhelpful."""
+
     question: AskedQuestion
     asker_team_id: SlackId
     asker_user_id: SlackId
+    kind: QuestionKind = "not_answered"
+    given_answer: Answer | None = None
+    topic_id: RowId | None = None
+
+    @model_validator(mode="after")
+    def _answer_of_kind(self) -> UnansweredIn:
+        if (self.kind == "wrong_answer") != (self.given_answer is not None):
+            raise ValueError("given_answer goes with kind wrong_answer, and only with it")
+        return self
+
+
+class UnansweredQuery(BaseModel):
+    """Query of the question list: one state, or every state when absent."""
+
+    state: QuestionState | None = None
+
+
+class AnswerIn(Strict):
+    answer: Answer
+
+
+class AttachIn(Strict):
+    topic_id: RowId
+
+
+class AskIn(Strict):
+    """An ask the bot answered, from `topic_id` (null when the bot's topic is not known)."""
+
+    asker_team_id: SlackId
+    asker_user_id: SlackId
+    topic_id: RowId | None = None
+
+
+class DailyQuery(BaseModel):
+    days: int = Field(default=14, ge=1, le=90)
 
 
 # Responses (documentation of what the API returns; also checked by the schemathesis test).
@@ -166,12 +209,6 @@ class TopicOut(BaseModel):
     state: Literal["published", "pending"]
     created_at: datetime
     updated_at: datetime
-
-
-class TopicList(BaseModel):
-    topics: list[TopicOut]
-    pending_deletions: int
-    next_cursor: str | None
 
 
 class TopicsFile(BaseModel):
@@ -260,16 +297,78 @@ class BotOut(BaseModel):
     updated_at: datetime
 
 
+class TopicListItem(TopicOut):
+    # Asks the bot answered from this topic in the last 7 days (the ask log).
+    asked_this_week: int
+
+
+class TopicList(BaseModel):
+    topics: list[TopicListItem]
+    pending_deletions: int
+    next_cursor: str | None
+
+
 class UnansweredOut(BaseModel):
     id: int
     question: str
     asker_team_id: str
     asker_user_id: str
     created_at: datetime
+    state: QuestionState
+    kind: QuestionKind
+    given_answer: str | None
+    topic_id: int | None
+    resolved_at: datetime | None
 
 
 class UnansweredList(BaseModel):
     unanswered: list[UnansweredOut]
+
+
+class ResolvedOut(BaseModel):
+    """The questions a resolution closed (the one named, and open ones of the same words) and
+    the topic they went to (null for a dismissal)."""
+
+    questions: list[UnansweredOut]
+    topic: TopicOut | None
+
+
+class AskOut(BaseModel):
+    id: int
+    answered: bool
+    topic_id: int | None
+    created_at: datetime
+
+
+class DayCount(BaseModel):
+    date: str
+    answered: int
+    unanswered: int
+
+
+class DailyAsks(BaseModel):
+    days: list[DayCount]
+
+
+class DigestOut(BaseModel):
+    """Questions claimed for the owner's digest, or none and when to try again."""
+
+    questions: list[UnansweredOut]
+    retry_after: float | None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    question: str
+    answer: str
+    asker_team_id: str
+    asker_user_id: str
+    owner_user_id: str
+    owner_display_name: str
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryOut]
 
 
 class HealthOut(BaseModel):

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     QUEUED_RESEND_S: float = Field(default=120.0, gt=0)
     HEALTH_CACHE_S: float = Field(default=10.0, ge=0)
     KEEP_VERSIONS: int = Field(default=5, ge=1)
+    # The learning loop (docs/publish-api.md, "Questions and the ask log"): open questions an
+    # owner can have, asks one person can put to one owner per hour, and the owner's digest:
+    # sent QUESTION_DIGEST_DELAY_S after a question (so questions asked together come together),
+    # at most once per QUESTION_DIGEST_PERIOD_S.
+    MAX_OPEN_QUESTIONS_PER_OWNER: int = Field(default=200, ge=1)
+    ASKS_PER_ASKER_PER_HOUR: int = Field(default=30, ge=1)
+    QUESTION_DIGEST_DELAY_S: float = Field(default=30.0, ge=0)
+    QUESTION_DIGEST_PERIOD_S: float = Field(default=600.0, ge=0)
     LOG_LEVEL: str = "INFO"
 
     @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", mode="before")

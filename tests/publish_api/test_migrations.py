@@ -66,3 +66,33 @@ def test_0002_counts_and_compacts_the_stored_snapshots_and_downgrades(empty_data
     assert json.loads(stored) == json.loads(spaced)
     command.downgrade(config, "0001")
     engine.dispose()
+
+
+def test_0004_keeps_questions_open_and_already_named_and_downgrades(empty_database):
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0003")
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)"
+        ))
+        connection.execute(text(
+            "INSERT INTO users (id, workspace_id, slack_user_id, display_name, created_at) "
+            "VALUES (1, 1, 'U1', 'One', CURRENT_TIMESTAMP)"
+        ))
+        connection.execute(text(
+            "INSERT INTO unanswered_questions (owner_id, asker_team_id, asker_user_id, question,"
+            " created_at) VALUES (1, 'T1', 'U2', 'Where?', CURRENT_TIMESTAMP)"
+        ))
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        state, kind, named = connection.execute(text(
+            "SELECT state, kind, owner_notified_at FROM unanswered_questions")).one()
+        assert "asks" in inspect(connection).get_table_names()
+    assert (state, kind) == ("open", "not_answered") and named is not None
+    command.downgrade(config, "0003")
+    with engine.connect() as connection:
+        assert "asks" not in inspect(connection).get_table_names()
+        assert connection.execute(text("SELECT question FROM unanswered_questions")).scalar() \
+            == "Where?"
+    engine.dispose()

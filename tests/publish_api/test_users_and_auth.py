@@ -14,6 +14,7 @@ def _concrete(path: str) -> str:
         .replace("{topic_id}", "1")
         .replace("{job_id}", "1")
         .replace("{version_id}", "1")
+        .replace("{question_id}", "1")
     )
 
 

@@ -19,8 +19,11 @@ from ..settings import Settings
 PUBLIC_ENDPOINTS = {"meta.health", "meta.openapi"}
 
 # The broker reads a job and the version it builds, and moves the job on (the last move sets
-# the bot's endpoint).
-BROKER_ENDPOINTS = frozenset({"jobs.get_job", "jobs.transition", "jobs.get_version"})
+# the bot's endpoint); it claims owners' question digests and the answers owed to askers.
+BROKER_ENDPOINTS = frozenset({
+    "jobs.get_job", "jobs.transition", "jobs.get_version",
+    "owners.claim_digest", "jobs.list_deliveries", "jobs.mark_delivered",
+})
 
 # The concierge's actions work on the sender's own data, start a publish and follow its job,
 # find a bot to ask and report it down; never a transition, so never a bot's endpoint.
@@ -28,7 +31,9 @@ ACTIONS_ENDPOINTS = frozenset({
     "owners.put_user", "owners.list_topics", "owners.create_topic", "owners.update_topic",
     "owners.add_alternative", "owners.delete_topic", "owners.delete_all_topics",
     "owners.publish", "jobs.get_job", "owners.get_bot", "owners.put_bot_health",
-    "owners.record_unanswered", "owners.list_unanswered",
+    "owners.record_unanswered", "owners.list_unanswered", "owners.answer_question",
+    "owners.attach_question", "owners.dismiss_question", "owners.record_ask",
+    "owners.daily_asks",
 })
 
 

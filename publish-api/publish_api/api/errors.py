@@ -28,7 +28,9 @@ def error_response(
 
 
 def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
+    body, status = error_response(exc.status, exc.code, exc.message, exc.field, exc.details)
+    body.headers.update(exc.headers)
+    return body, status
 
 
 def _http_error(exc: HTTPException):

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 
 from ..db import get_session
 from ..schemas import TransitionIn
-from ..services import publishing
+from ..services import deliveries, publishing
 from .requests import body
 
 bp = Blueprint("jobs", __name__, url_prefix="/v1")
@@ -27,3 +27,14 @@ def transition(job_id: int):
 @bp.get("/versions/<int:version_id>")
 def get_version(version_id: int):
     return jsonify(publishing.get_version(get_session(), version_id))
+
+
+@bp.get("/jobs/<int:job_id>/deliveries")
+def list_deliveries(job_id: int):
+    return jsonify(deliveries.due(get_session(), job_id))
+
+
+@bp.post("/jobs/<int:job_id>/deliveries/<int:question_id>")
+def mark_delivered(job_id: int, question_id: int):
+    deliveries.mark_delivered(get_session(), job_id, question_id)
+    return "", 204

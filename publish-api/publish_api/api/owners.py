@@ -1,4 +1,5 @@
-"""Routes under /v1/users/<team_id>/<user_id>: the user, topics, publish, bot, unanswered."""
+"""Routes under /v1/users/<team_id>/<user_id>: the user, topics, publish, bot, questions and
+the ask log."""
 
 from __future__ import annotations
 
@@ -7,16 +8,31 @@ from flask import Blueprint, Response, current_app, jsonify
 from ..db import get_session
 from ..schemas import (
     AlternativeIn,
+    AnswerIn,
+    AskIn,
+    AttachIn,
     BotHealthIn,
+    DailyQuery,
     ExportQuery,
     ImportQuery,
     TopicIn,
     TopicPage,
     TopicPatch,
     UnansweredIn,
+    UnansweredQuery,
     UserIn,
 )
-from ..services import bots, owners, publishing, topic_files, topics, transfer, unanswered
+from ..services import (
+    asks,
+    bots,
+    digests,
+    owners,
+    publishing,
+    topic_files,
+    topics,
+    transfer,
+    unanswered,
+)
 from .requests import body, query, slack_ids, upload
 
 bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
@@ -124,10 +140,54 @@ def put_bot_health(team_id: str, user_id: str):
 
 @bp.post("/unanswered")
 def record_unanswered(team_id: str, user_id: str):
-    data, owner = body(UnansweredIn), _owner(team_id, user_id)
-    return jsonify(unanswered.record(get_session(), owner, data)), 201
+    data, owner, config = body(UnansweredIn), _owner(team_id, user_id), _settings()
+    item, created = unanswered.record(get_session(), owner, data,
+                                      config.MAX_OPEN_QUESTIONS_PER_OWNER,
+                                      config.ASKS_PER_ASKER_PER_HOUR)
+    if created:
+        digests.announce(get_session(), owner, current_app.extensions["publish_queue"],
+                         current_app.extensions["digest_policy"])
+    return jsonify(item), 201 if created else 200
 
 
 @bp.get("/unanswered")
 def list_unanswered(team_id: str, user_id: str):
-    return jsonify(unanswered.list_for(get_session(), _owner(team_id, user_id)))
+    state, owner = query(UnansweredQuery).state, _owner(team_id, user_id)
+    return jsonify(unanswered.list_for(get_session(), owner, state))
+
+
+@bp.post("/unanswered/<int:question_id>/answer")
+def answer_question(team_id: str, user_id: str, question_id: int):
+    data, owner = body(AnswerIn), _owner(team_id, user_id)
+    cap = _settings().MAX_TOPICS_PER_OWNER
+    return jsonify(unanswered.answer(get_session(), owner, question_id, data.answer, cap))
+
+
+@bp.post("/unanswered/<int:question_id>/attach")
+def attach_question(team_id: str, user_id: str, question_id: int):
+    data, owner = body(AttachIn), _owner(team_id, user_id)
+    return jsonify(unanswered.attach(get_session(), owner, question_id, data.topic_id))
+
+
+@bp.post("/unanswered/<int:question_id>/dismiss")
+def dismiss_question(team_id: str, user_id: str, question_id: int):
+    return jsonify(unanswered.dismiss(get_session(), _owner(team_id, user_id), question_id))
+
+
+@bp.post("/unanswered/digest")
+def claim_digest(team_id: str, user_id: str):
+    policy = current_app.extensions["digest_policy"]
+    return jsonify(digests.claim(get_session(), _owner(team_id, user_id), policy))
+
+
+@bp.post("/asks")
+def record_ask(team_id: str, user_id: str):
+    data, owner = body(AskIn), _owner(team_id, user_id)
+    per_hour = _settings().ASKS_PER_ASKER_PER_HOUR
+    return jsonify(asks.record_answered(get_session(), owner, data, per_hour)), 201
+
+
+@bp.get("/asks/daily")
+def daily_asks(team_id: str, user_id: str):
+    days, owner = query(DailyQuery).days, _owner(team_id, user_id)
+    return jsonify(asks.daily(get_session(), owner, days))

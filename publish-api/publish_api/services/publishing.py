@@ -148,6 +148,11 @@ def get_job(session: Session, job_id: int) -> dict:
     return job_view(_job(session, job_id))
 
 
+def get_job_row(session: Session, job_id: int) -> Job:
+    """The job itself, its version and owner loaded. Raises NotFound."""
+    return _job(session, job_id)
+
+
 def get_version(session: Session, version_id: int) -> dict:
     """A version with its snapshot. Raises NotFound, VersionPruned (its snapshot was pruned)."""
     version = session.get(Version, version_id) if version_id <= MAX_SQL_INT else None

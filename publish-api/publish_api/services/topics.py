@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..errors import TopicLimit, TopicNotFound, ValidationFailed
 from ..models import Bot, Topic, User, utcnow
 from ..schemas import TopicIn, TopicPatch
+from . import asks
 from .owners import MAX_SQL_INT, lock_owner
 
 MAX_ALTERNATIVES = 20
@@ -32,8 +33,10 @@ def list_topics(session: Session, owner: User, limit: int, cursor: int | None = 
             Topic.id.in_(list(live) or [-1]),
         )
     )
+    asked = asks.asked_this_week(session, owner, [t.id for t in topics])
     return {
-        "topics": [topic_view(t, live) for t in topics],
+        "topics": [{**topic_view(t, live), "asked_this_week": asked.get(t.id, 0)}
+                   for t in topics],
         "pending_deletions": deleted,
         "next_cursor": str(topics[-1].id) if more else None,
     }
@@ -44,6 +47,13 @@ def create_topic(session: Session, owner: User, data: TopicIn, max_topics: int) 
 
     Raises TopicLimit when the owner already has `max_topics` topics.
     """
+    topic = new_topic(session, owner, data, max_topics)
+    session.commit()
+    return topic_view(topic, live_snapshot(session, owner))
+
+
+def new_topic(session: Session, owner: User, data: TopicIn, max_topics: int) -> Topic:
+    """create_topic without the commit: the caller commits. Raises TopicLimit."""
     lock_owner(session, owner)
     count = session.scalar(select(func.count()).select_from(_active(owner).subquery()))
     if count >= max_topics:
@@ -55,8 +65,8 @@ def create_topic(session: Session, owner: User, data: TopicIn, max_topics: int) 
         alternatives=unique(data.alternatives),
     )
     session.add(topic)
-    session.commit()
-    return topic_view(topic, live_snapshot(session, owner))
+    session.flush()
+    return topic
 
 
 def get_topic(session: Session, owner: User, topic_id: int) -> dict:
@@ -77,14 +87,21 @@ def update_topic(session: Session, owner: User, topic_id: int, patch: TopicPatch
 
 def add_alternative(session: Session, owner: User, topic_id: int, text: str) -> dict:
     """Append one alternative phrasing. Raises ValidationFailed past 20 alternatives."""
+    topic = append_alternative(session, owner, topic_id, text)
+    session.commit()
+    return topic_view(topic, live_snapshot(session, owner))
+
+
+def append_alternative(session: Session, owner: User, topic_id: int, text: str) -> Topic:
+    """add_alternative without the commit: the caller commits. Raises TopicNotFound,
+    ValidationFailed."""
     topic = _locked(session, owner, topic_id)
     if text not in topic.alternatives:
         if len(topic.alternatives) >= MAX_ALTERNATIVES:
             raise ValidationFailed(f"a topic has at most {MAX_ALTERNATIVES} alternatives", "text")
         topic.alternatives = [*topic.alternatives, text]
         topic.updated_at = utcnow()
-    session.commit()
-    return topic_view(topic, live_snapshot(session, owner))
+    return topic
 
 
 def delete_topic(session: Session, owner: User, topic_id: int) -> None:

@@ -7,7 +7,8 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 PY311 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python) $(shell command -v python3.11 || command -v python3))
 PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python) $(shell command -v python3.10))
 
-API_REQS  := publish-api/requirements.txt publish-api/requirements-dev.txt
+API_REQS  := publish-api/requirements.txt publish-api/requirements-dev.txt \
+             playground/requirements.txt
 RASA_REQS := publish-broker/requirements.txt capture-bot/requirements.txt \
              capture-actions/requirements.txt tests/requirements-rasa.txt \
              $(wildcard publish-broker/requirements-nodeps.txt)

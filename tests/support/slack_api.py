@@ -8,13 +8,13 @@ does (HTTP 200 with `{"ok": false, "error": ...}` on failure), checks
 call so tests can wait for them (polling with a deadline, never sleeping).
 
 `send_event`/`send_interaction` sign requests like Slack: `X-Slack-Signature: v0=<HMAC-SHA256
-of "v0:<timestamp>:<body>">` and `X-Slack-Request-Timestamp`.
+of "v0:<timestamp>:<body>">` and `X-Slack-Request-Timestamp`. The protocol itself (signatures,
+envelopes, Block Kit limits) is the product's, in playground/playground/slack_protocol.py: the
+local workspace of `make run` speaks it too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -26,10 +26,18 @@ from typing import Any, Callable, Dict, List, Optional
 
 import requests
 
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3_000
-MAX_ACTION_ELEMENTS = 25
-MAX_TEXT = 40_000
+from playground.slack_protocol import (
+    block_actions,
+    event_body,
+    interaction_body,
+    message_error,
+    message_event,
+    sign,
+)
+
+__all__ = ["SlackApi", "SlackCall", "SlackUser", "block_actions", "message_error",
+           "message_event", "send_event", "send_interaction", "send_interaction_payload",
+           "send_raw", "sign"]
 
 
 @dataclass
@@ -169,33 +177,6 @@ class SlackApi:
                 "message": {"text": args.get("text"), "ts": ts}}
 
 
-def message_error(args: Dict[str, Any]) -> Optional[str]:
-    """Slack's error for a message breaking its limits, else None."""
-    if not args.get("channel"):
-        return "channel_not_found"
-    blocks = args.get("blocks")
-    if isinstance(blocks, str):
-        blocks = json.loads(blocks)
-    if not args.get("text") and not blocks:
-        return "no_text"
-    if len(str(args.get("text") or "")) > MAX_TEXT:
-        return "msg_too_long"
-    return _blocks_error(blocks or [])
-
-
-def _blocks_error(blocks: List[Dict[str, Any]]) -> Optional[str]:
-    if len(blocks) > MAX_BLOCKS:
-        return "invalid_blocks"
-    for block in blocks:
-        text = (block.get("text") or {}).get("text", "")
-        if block.get("type") == "section" and not 0 < len(text) <= MAX_SECTION_TEXT:
-            return "invalid_blocks"
-        if block.get("type") == "actions" and not 0 < len(block.get("elements") or []) <= (
-                MAX_ACTION_ELEMENTS):
-            return "invalid_blocks"
-    return None
-
-
 def _handler_for(api: SlackApi) -> type:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -241,54 +222,15 @@ def _bearer(headers: Any) -> Optional[str]:
 
 # --- the Events API side: signed requests to the concierge -------------------------------
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 request signature."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
-_event_ids = itertools.count(1)
-
-
-def message_event(team_id: str, user_id: str, text: str, channel: str = "D0DM",
-                  channel_type: str = "im", event_type: str = "message",
-                  ts: Optional[str] = None, event_id: Optional[str] = None,
-                  bot_user_id: str = "U0CONCIERGE") -> Dict[str, Any]:
-    """An Events API `event_callback` envelope for a user's message (or `app_mention`)."""
-    ts = ts or f"{time.time():.6f}"
-    event = {"type": event_type, "user": user_id, "text": text, "ts": ts, "channel": channel,
-             "team": team_id, "event_ts": ts}
-    if event_type == "message":
-        event["channel_type"] = channel_type
-    return {"token": "legacy", "team_id": team_id, "api_app_id": "A0CONCIERGE",
-            "type": "event_callback", "event": event,
-            "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
-            "authorizations": [{"team_id": team_id, "user_id": bot_user_id, "is_bot": True}]}
-
-
 def send_event(url: str, secret: str, payload: Dict[str, Any], *,
                timestamp: Optional[int] = None, signature: Optional[str] = None,
                retry_num: Optional[int] = None, retry_reason: str = "http_timeout",
                content_type: str = "application/json", timeout: float = 10.0
                ) -> requests.Response:
     """POSTs a signed JSON Events API request, as Slack does (and as Slack retries)."""
-    body = json.dumps(payload).encode()
+    body = event_body(payload)
     return _send(url, secret, body, content_type, timestamp, signature, timeout,
                  _retry_headers(retry_num, retry_reason))
-
-
-_trigger_ids = itertools.count(1)
-
-
-def block_actions(team_id: str, user_id: str, value: str,
-                  channel: str = "D0DM") -> Dict[str, Any]:
-    """A button click's `block_actions` payload, with a fresh `trigger_id` and `action_ts`."""
-    now = f"{time.time():.6f}"
-    return {"type": "block_actions", "team": {"id": team_id},
-            "user": {"id": user_id, "team_id": team_id}, "channel": {"id": channel},
-            "trigger_id": f"{next(_trigger_ids)}.{team_id}.{now}", "message": {"ts": now},
-            "actions": [{"type": "button", "action_id": "choice_0", "value": value,
-                         "action_ts": now}]}
 
 
 def send_interaction(url: str, secret: str, team_id: str, user_id: str, value: str,
@@ -301,7 +243,7 @@ def send_interaction(url: str, secret: str, team_id: str, user_id: str, value: s
 def send_interaction_payload(url: str, secret: str, payload: Dict[str, Any],
                              timeout: float = 10.0) -> requests.Response:
     """POSTs a signed interaction `payload` (to send the same click twice)."""
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    body = interaction_body(payload)
     return _send(url, secret, body, "application/x-www-form-urlencoded", None, None, timeout, {})
 
 

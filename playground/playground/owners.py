@@ -1,0 +1,63 @@
+"""What the side panel shows of each person, read from publish-api: their topics (✅/🔴), their
+bot's state and their asks per day (the ask log: `GET .../asks/daily?days=N`).
+
+A person publish-api does not know yet simply has nothing to show; publish-api being down is
+an error the panel shows (OwnersError).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import requests
+
+logger = logging.getLogger(__name__)
+CHART_DAYS = 7
+
+
+class OwnersError(RuntimeError):
+    """publish-api could not be read; the message says why, for the page."""
+
+
+@dataclass
+class OwnerView:
+    """One person's topics, bot and asks per day (None: publish-api has no ask log)."""
+
+    topics: List[Dict[str, Any]] = field(default_factory=list)
+    bot: Optional[Dict[str, Any]] = None
+    days: Optional[List[Dict[str, Any]]] = None
+
+
+class Owners:
+    """publish-api's owner routes, read with the playground's token."""
+
+    def __init__(self, url: str, token: str, timeout: float):
+        self._url = url.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {token}"
+        self._timeout = timeout
+
+    def view(self, team_id: str, user_id: str) -> OwnerView:
+        """The person's topics, bot and asks per day. Raises OwnersError."""
+        base = f"/v1/users/{team_id}/{user_id}"
+        topics = self._get(base + "/topics")
+        if topics is None:  # not a user of publish-api yet: never talked to the concierge
+            return OwnerView()
+        asks = self._get(base + "/asks/daily", {"days": CHART_DAYS})
+        return OwnerView(topics.get("topics") or [], self._get(base + "/bot"),
+                         asks.get("days") if asks is not None else None)
+
+    def _get(self, path: str, params: Optional[dict] = None) -> Optional[Dict[str, Any]]:
+        """The JSON at `path`, or None when publish-api answers 404. Raises OwnersError."""
+        try:
+            answer = self._session.get(self._url + path, params=params, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise OwnersError(f"publish-api is not reachable ({type(exc).__name__}).") from None
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            logger.warning("publish-api answered %s to GET %s", answer.status_code, path)
+            raise OwnersError(f"publish-api answered HTTP {answer.status_code}.")
+        return answer.json()

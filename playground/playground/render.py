@@ -1,0 +1,52 @@
+"""Slack message text (mrkdwn) as safe HTML for the page.
+
+The text is escaped first; only then are Slack's own marks turned into markup: `<@U…>` mentions
+(which escaping has made `&lt;@U…&gt;`), *bold*, _italic_, `code`, ```blocks```, the emoji
+codes the product uses, and line breaks. So nothing a person typed can become markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List
+
+from markupsafe import Markup, escape
+
+from .workspace import Message, Workspace
+
+# The emoji codes the product's messages use (capture-actions, publish-broker), as Slack shows them.
+EMOJI = {"white_check_mark": "✅", "red_circle": "🔴", "wave": "👋", "warning": "⚠️",
+         "tada": "🎉", "x": "❌"}
+_MENTION = re.compile(r"&lt;@([A-Z0-9]+)&gt;")
+_PRE = re.compile(r"```(.+?)```", re.S)
+_CODE = re.compile(r"`([^`\n]+)`")
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
+
+
+def mrkdwn(ws: Workspace, text: str) -> Markup:
+    """`text` (Slack mrkdwn) as HTML, every character of it escaped."""
+    html = str(escape(text))
+    html = _MENTION.sub(lambda m: f'<span class="mention">@{escape(ws.name_of(m.group(1)))}</span>',
+                        html)
+    html = _PRE.sub(r"<pre>\1</pre>", html)
+    html = _CODE.sub(r"<code>\1</code>", html)
+    html = _BOLD.sub(r"<b>\1</b>", html)
+    html = _ITALIC.sub(r"<i>\1</i>", html)
+    html = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), html)
+    return Markup(html.replace("\n", "<br>"))
+
+
+def parts(message: Message) -> List[Dict[str, Any]]:
+    """What to show of a message: its sections' texts and its buttons, or its text alone."""
+    shown: List[Dict[str, Any]] = []
+    for block in message.blocks:
+        if block.get("type") == "section":
+            shown.append({"text": (block.get("text") or {}).get("text", "")})
+        elif block.get("type") == "actions":
+            shown.append({"buttons": [
+                {"action_id": e.get("action_id", ""),
+                 "title": (e.get("text") or {}).get("text", "")}
+                for e in block.get("elements") or [] if e.get("type") == "button"]})
+    return shown or [{"text": message.text}]

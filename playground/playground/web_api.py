@@ -1,0 +1,130 @@
+"""The Slack Web API stand-in: the methods the concierge and the broker call, on the workspace.
+
+`POST|GET /api/<method>` answers as Slack does: HTTP 200 with `{"ok": true, ...}`, or
+`{"ok": false, "error": "<code>"}`. Every call needs `Authorization: Bearer <SLACK_BOT_TOKEN>`
+(`not_authed` without one, `invalid_auth` with another). Arguments come as a query string, a
+form or JSON, as slack_sdk sends them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, Callable, Dict
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .slack_protocol import message_error, parse_blocks
+from .workspace import Workspace, WorkspaceError
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("web_api", __name__, url_prefix="/api")
+
+Answer = Dict[str, Any]
+
+
+@bp.route("/<method>", methods=["GET", "POST"])
+def call(method: str):
+    error = _auth_error()
+    if error:
+        return jsonify({"ok": False, "error": error})
+    handler = METHODS.get(method)
+    if handler is None:
+        return jsonify({"ok": False, "error": "unknown_method"}), 404
+    try:
+        return jsonify({"ok": True, **handler(_workspace(), _args())})
+    except WorkspaceError as exc:
+        logger.info("%s refused: %s", method, exc.code)
+        return jsonify({"ok": False, "error": exc.code})
+
+
+def _auth_error() -> str | None:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return "not_authed"
+    expected = current_app.config["SETTINGS"].SLACK_BOT_TOKEN
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return "invalid_auth"
+    return None
+
+
+def _args() -> Dict[str, Any]:
+    args: Dict[str, Any] = dict(request.args)
+    args.update(request.form)
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            args.update(body)
+    return args
+
+
+def _workspace() -> Workspace:
+    return current_app.extensions["workspace"]
+
+
+def auth_test(ws: Workspace, _: Answer) -> Answer:
+    return {"url": "http://127.0.0.1/", "team": "Playground", "user": ws.bot_name,
+            "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": "B0CONCIERGE"}
+
+
+def users_info(ws: Workspace, args: Answer) -> Answer:
+    person = ws.person(str(args.get("user", "")))
+    return {"user": {"id": person.user_id, "team_id": ws.team_id, "name": person.handle,
+                     "real_name": person.display_name,
+                     "profile": {"display_name": person.display_name,
+                                 "real_name": person.display_name}}}
+
+
+def conversations_open(ws: Workspace, args: Answer) -> Answer:
+    users = [u for u in str(args.get("users", "")).split(",") if u]
+    if len(users) != 1:
+        raise WorkspaceError("not_implemented", "Only DMs with one person are supported.")
+    return {"channel": {"id": ws.person(users[0]).dm}}
+
+
+def post_message(ws: Workspace, args: Answer) -> Answer:
+    text, blocks = _checked_message(args)
+    message = ws.post(str(args["channel"]), ws.bot_user_id, text, blocks)
+    return {"channel": message.channel, "ts": message.ts,
+            "message": {"text": text, "ts": message.ts, "user": ws.bot_user_id}}
+
+
+def post_ephemeral(ws: Workspace, args: Answer) -> Answer:
+    text, blocks = _checked_message(args)
+    person = ws.person(str(args.get("user", "")))
+    message = ws.post(str(args["channel"]), ws.bot_user_id, text, blocks,
+                      ephemeral_for=person.user_id)
+    return {"message_ts": message.ts}
+
+
+def update(ws: Workspace, args: Answer) -> Answer:
+    text, blocks = _checked_message(args)
+    message = ws.update(str(args["channel"]), str(args.get("ts", "")), text, blocks)
+    return {"channel": message.channel, "ts": message.ts, "text": text}
+
+
+def _checked_message(args: Answer) -> tuple[str, list]:
+    error = message_error(args)
+    if error:
+        raise WorkspaceError(error, f"Slack would refuse this message: {error}")
+    return str(args.get("text") or ""), with_action_ids(parse_blocks(args.get("blocks")) or [])
+
+
+def with_action_ids(blocks: list) -> list:
+    """Slack gives each interactive element without an `action_id` one of its own (Rasa's
+    buttons have none); clicks name the element by it."""
+    for block_index, block in enumerate(blocks):
+        for index, element in enumerate(block.get("elements") or []):
+            if isinstance(element, dict) and not element.get("action_id"):
+                element["action_id"] = f"auto_{block_index}_{index}"
+    return blocks
+
+
+METHODS: Dict[str, Callable[[Workspace, Answer], Answer]] = {
+    "auth.test": auth_test,
+    "users.info": users_info,
+    "conversations.open": conversations_open,
+    "chat.postMessage": post_message,
+    "chat.postEphemeral": post_ephemeral,
+    "chat.update": update,
+}

@@ -1,0 +1,108 @@
+"""The playground's doors, over HTTP: the Web API stand-in answers only the bot token and
+speaks Slack's errors; the page refuses changes without its token or from a foreign Host; text
+from people is escaped; a message the concierge cannot take says so in the channel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from tests.playground.servers import free_port, start_playground
+
+BOT_TOKEN = "xoxb-doors-test-token"
+
+
+@pytest.fixture(scope="module")
+def playground(tmp_path_factory):
+    # The concierge and publish-api are a closed port: nothing listens there.
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    server = start_playground(free_port(), tmp_path_factory.mktemp("logs"),
+                              SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET="doors-secret",
+                              CONCIERGE_URL=nowhere, PUBLISH_API_URL=nowhere,
+                              PLAYGROUND_API_TOKEN="doors-api-token-0123456789",
+                              PLAYGROUND_PEOPLE="Alice,Bob")
+    yield server
+    server.stop()
+
+
+def _call(playground, method, token=BOT_TOKEN, **args):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(playground.api_url + method, data=args, headers=headers, timeout=5)
+
+
+def _page_token(playground, session) -> str:
+    page = session.get(playground.url + "/as/UALICE/DALICE", timeout=5).text
+    return re.search(r'"X-Playground-Token": "([^"]+)"', page).group(1)
+
+
+def test_the_web_api_needs_the_bot_token(playground):
+    assert _call(playground, "auth.test", token=None).json() == {"ok": False,
+                                                                  "error": "not_authed"}
+    assert _call(playground, "auth.test", token="xoxb-other").json()["error"] == "invalid_auth"
+    me = _call(playground, "auth.test").json()
+    assert me["ok"] and me["user_id"] == "U0CONCIERGE"
+
+
+def test_the_web_api_answers_the_products_methods_as_slack_does(playground):
+    alice = _call(playground, "users.info", user="UALICE").json()
+    assert alice["user"]["profile"]["display_name"] == "Alice"
+    assert _call(playground, "users.info", user="UNOBODY").json()["error"] == "user_not_found"
+    assert _call(playground, "conversations.open", users="UBOB").json()["channel"]["id"] == "DBOB"
+    posted = _call(playground, "chat.postMessage", channel="UBOB", text="Your bot is live").json()
+    assert posted["ok"] and posted["channel"] == "DBOB"  # a user id means the DM with the bot
+    assert _call(playground, "chat.postMessage", channel="C0NOPE", text="x").json()[
+        "error"] == "channel_not_found"
+    assert _call(playground, "chat.postMessage", channel="UBOB").json()["error"] == "no_text"
+    assert _call(playground, "nosuch.method").json()["error"] == "unknown_method"
+
+
+def test_posted_text_is_escaped_on_the_page(playground):
+    _call(playground, "chat.postMessage", channel="UALICE",
+          text="<img src=x onerror=alert(1)> *bold* :white_check_mark:")
+    page = requests.get(playground.url + "/as/UALICE/DALICE", timeout=5).text
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt; <b>bold</b> ✅" in page
+
+
+def test_a_change_without_the_page_token_is_refused(playground):
+    session = requests.Session()
+    url = playground.url + "/as/UALICE/C0GENERAL/messages"
+    assert session.post(url, data={"text": "forged"}, timeout=5).status_code == 403
+    token = _page_token(playground, session)
+    answer = session.post(url, data={"text": "hello all"}, timeout=5,
+                          headers={"X-Playground-Token": token})
+    assert answer.status_code == 200 and "hello all" in answer.text
+    assert "forged" not in answer.text
+
+
+def test_a_foreign_host_is_refused(playground):
+    answer = requests.get(playground.url + "/as/UALICE/DALICE", timeout=5,
+                          headers={"Host": "attacker.example:80"})
+    assert answer.status_code == 403
+
+
+def test_a_message_the_concierge_cannot_take_says_so(playground):
+    session = requests.Session()
+    token = _page_token(playground, session)
+    answer = session.post(playground.url + "/as/UBOB/DBOB/messages", data={"text": "hi"},
+                          headers={"X-Playground-Token": token}, timeout=10)
+    assert answer.status_code == 200
+    assert "hi" in answer.text and "The concierge is not reachable" in answer.text
+
+
+def test_people_are_added_by_name_and_bad_names_get_a_clear_error(playground):
+    session = requests.Session()
+    headers = {"X-Playground-Token": _page_token(playground, session)}
+    added = session.post(playground.url + "/people", data={"name": "Dana Scully"},
+                         headers=headers, timeout=5)
+    assert added.headers["HX-Redirect"] == "/as/UDANASCULLY/DDANASCULLY"
+    assert _call(playground, "users.info", user="UDANASCULLY").json()["user"]["name"] == (
+        "danascully")
+    taken = session.post(playground.url + "/people", data={"name": "alice"}, headers=headers,
+                         timeout=5)
+    assert taken.status_code == 422 and "@alice is already in the workspace" in taken.text
+    bad = session.post(playground.url + "/people", data={"name": "<b>"}, headers=headers,
+                       timeout=5)
+    assert bad.status_code == 422 and "<b>" not in bad.text

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: the whole product as local processes, no Docker needed — publish-api, the bot pool
-# (every owner's bot in one process), the broker, the action server and the Slack concierge.
+# (every owner's bot in one process), the broker, the action server and the Slack concierge, and,
+# without a real SLACK_BOT_TOKEN, the playground: a local Slack workspace in the browser
+# (playground/) that the concierge and the broker talk to instead of slack.com.
 #
-# Every variable has a development default (printed at start; README "Running locally"):
-# without DATABASE_URL / BROKER_URL it runs on SQLite files in the var directory, for the data
-# and as the Celery transport (kombu's `sqla+sqlite://`), so nothing else needs installing.
-# Logs: each process's output goes to <var>/log/<name>.log and, prefixed, to this terminal; each
-# owner's models are in <var>/bots/<bot>/. Ctrl-C (or SIGTERM) stops everything, bots included.
+# Every variable has a development default (README "Running locally"): without DATABASE_URL /
+# BROKER_URL it runs on SQLite files in the var directory, for the data and as the Celery
+# transport (kombu's `sqla+sqlite://`), so nothing else needs installing.
+# The terminal gets one line per service when it is ready, the addresses to open, and errors;
+# each process's whole output (warnings included) goes to <var>/log/<name>.log. Each owner's
+# models are in <var>/bots/<bot>/. Ctrl-C (or SIGTERM) stops everything, bots included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -32,9 +35,17 @@ default BROKER_API_TOKEN dev-broker-api-token-change-me
 default ACTIONS_API_TOKEN dev-actions-api-token-change-me
 default BOT_AUTH_TOKEN dev-bot-token-change-me
 default ACTIONS_TOKEN dev-actions-token-change-me
+# Without a real bot token, Slack is the playground: SLACK_API_URL points at its Web API.
+playground=false
+[ -n "${SLACK_BOT_TOKEN:-}" ] || playground=true
 default SLACK_BOT_TOKEN xoxb-dev-not-a-real-token
 default SLACK_SIGNING_SECRET dev-signing-secret-change-me
-default SLACK_API_URL https://slack.com/api/
+default PLAYGROUND_PORT 5080
+if $playground; then
+  default SLACK_API_URL "http://127.0.0.1:$PLAYGROUND_PORT/api/"
+else
+  default SLACK_API_URL https://slack.com/api/
+fi
 default DATABASE_URL "sqlite:///$var/publish-api.sqlite3"
 default BROKER_URL "sqla+sqlite:///$var/celery-broker.sqlite3"
 default PUBLISH_QUEUE publish
@@ -56,26 +67,41 @@ export RASA_TELEMETRY_ENABLED=false RASA_MAX_CACHE_SIZE=0 OMP_NUM_THREADS=1 \
 [ "$BOT_RUNTIME" = process ] || die "BOT_RUNTIME=$BOT_RUNTIME: make run runs bots in a local pool"
 
 show_settings() {
-  echo "run-local: data and logs in $var"
+  echo "run-local: data in $var, logs in $var/log"
   echo "run-local: database ${DATABASE_URL%%:*}, Celery transport ${BROKER_URL%%:*}"
   local name
   for name in "${defaulted[@]}"; do
     case $name in
-      *TOKEN|SLACK_*) echo "run-local: $name=${!name} (development default)" ;;
+      *TOKEN|SLACK_SIGNING_SECRET) echo "run-local: $name=${!name} (development default)" \
+        >>"$var/log/run-local.log" ;;
     esac
   done
+  echo "run-local: tokens are development defaults (listed in $var/log/run-local.log)"
 }
 
 # Each service runs in its own process group (job control), so the terminal's Ctrl-C reaches
 # only this script, which then stops them in reverse order and waits for them.
 set -m
 pids=() names=()
-# start NAME COMMAND...: run in the background; output to <var>/log/NAME.log and, prefixed, here.
+# start NAME COMMAND...: run in the background; output to <var>/log/NAME.log, and its error
+# lines (ERROR, CRITICAL, a traceback's last line), prefixed, here.
 start() {
   local name=$1; shift
-  "$@" > >(trap '' INT TERM; tee -a "$var/log/$name.log" | sed -u "s/^/$(printf '%-15s' "$name")| /") 2>&1 &
+  "$@" > >(trap '' INT TERM; tee -a "$var/log/$name.log" | errors_of "$name") 2>&1 &
   pids+=("$!") names+=("$name")
 }
+errors_of() {
+  grep --line-buffered -E '(^|[^A-Za-z])(ERROR|CRITICAL|FATAL)([^A-Za-z]|$)|^[A-Za-z_.]*(Error|Exception): ' \
+    | sed -u "s/^/$(printf '%-15s' "$1")| /" >&2
+}
+pid_of() {
+  local i
+  for i in "${!names[@]}"; do
+    if [ "${names[i]}" = "$1" ]; then echo "${pids[i]}"; fi
+  done
+}
+# ready NAME ADDRESS: the one line a service gets when it answers.
+ready() { printf 'run-local: %-15s ready  %s\n' "$1" "$2"; }
 
 stopped=false
 stop() {
@@ -94,24 +120,32 @@ stop() {
   echo "run-local: stopped"
 }
 
-# wait_ready NAME URL PID TIMEOUT: poll URL until it answers 200; fail if PID exits first.
+# wait_ready NAME URL TIMEOUT: poll URL until it answers 200; fail if service NAME exits first
+# (showing the end of its log). URL may be log:TEXT, to wait for TEXT in the service's log.
 wait_ready() {
-  "$rasa_python" - "$@" <<'EOF' || { stop; exit 1; }
+  "$rasa_python" - "$1" "$2" "$(pid_of "$1")" "$3" "$var/log/$1.log" <<'EOF' \
+    || { tail -n 20 "$var/log/$1.log" >&2; stop; exit 1; }
 import os, sys, time, urllib.request
-name, url, pid, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+name, url, pid, timeout, log = (sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
+                                sys.argv[5])
 deadline = time.monotonic() + timeout
 while time.monotonic() < deadline:
     try:
         os.kill(pid, 0)
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            if answer.status == 200:
-                sys.exit(0)
+        if url.startswith("log:"):
+            with open(log, errors="replace") as lines:
+                if url[4:] in lines.read():
+                    sys.exit(0)
+        else:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    sys.exit(0)
     except ProcessLookupError:
-        sys.exit(f"run-local: {name} exited; see its log above")
+        sys.exit(f"run-local: {name} exited; the end of {log}:")
     except OSError:
         pass
     time.sleep(0.5)  # polling interval, bounded by the deadline
-sys.exit(f"run-local: {name} did not become ready within {timeout:.0f} s")
+sys.exit(f"run-local: {name} did not become ready within {timeout:.0f} s; the end of {log}:")
 EOF
 }
 
@@ -139,13 +173,21 @@ trap 'stop; exit 143' TERM
 trap stop EXIT
 show_settings
 mkdir -p "$BOT_MODELS_DIR"
-(cd publish-api && "$api_python" -m publish_api migrate) || die "publish-api migrations failed"
+(cd publish-api && "$api_python" -m publish_api migrate) >>"$var/log/publish-api.log" 2>&1 \
+  || { tail -n 20 "$var/log/publish-api.log" >&2; die "publish-api migrations failed"; }
 start publish-api env -C publish-api "$api_python" -m publish_api serve
+if $playground; then
+  # The side panel reads owners' topics, bots and ask log with the admin token (local only).
+  start playground env -C playground PYTHONPATH="$repo/playground" \
+    PLAYGROUND_API_TOKEN="${PLAYGROUND_API_TOKEN:-$API_TOKEN}" \
+    CONCIERGE_URL="http://$CONCIERGE_HOST:$CONCIERGE_PORT" "$api_python" -m playground
+fi
 # Every owner's bot, in one process; before the broker, which otherwise starts a pool of its own.
 start bot-pool env -C publish-broker PYTHONPATH="$repo/publish-broker" \
   POOL_MODELS_DIR="$BOT_MODELS_DIR" POOL_HOST=127.0.0.1 POOL_PORT="$POOL_PORT" \
   "$rasa_python" -m publish_broker.pool
-wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" "${pids[1]}" 60
+wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" 60
+ready bot-pool "http://127.0.0.1:$POOL_PORT"
 # The broker and the action server call publish-api with tokens of their own (API_TOKEN in
 # their environment), which reach only the routes each needs.
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
@@ -156,25 +198,38 @@ start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \
   API_TOKEN="$ACTIONS_API_TOKEN" \
   "$rasa_python" -m actions.server --actions actions -p "$ACTIONS_PORT"
+wait_ready publish-api "$PUBLISH_API_URL/health" 60
+ready publish-api "$PUBLISH_API_URL"
+if $playground; then
+  wait_ready playground "http://127.0.0.1:$PLAYGROUND_PORT/health" 60
+  ready playground "http://127.0.0.1:$PLAYGROUND_PORT (Slack stand-in: $SLACK_API_URL)"
+fi
 concierge_model || { stop; exit 1; }
 start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
   "$rasa_python" -m rasa run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \
   -p "$CONCIERGE_PORT" --credentials credentials.yml --endpoints "$var/concierge/endpoints.yml"
-
-wait_ready publish-api "$PUBLISH_API_URL/health" "${pids[0]}" 60
-wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" "${pids[3]}" 120
-wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" "${pids[4]}" 180
-cat <<EOF
-run-local: ready. publish-api $PUBLISH_API_URL, action server http://127.0.0.1:$ACTIONS_PORT,
-run-local: Slack webhook http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook, bot pool http://127.0.0.1:$POOL_PORT.
-run-local: Ctrl-C stops everything.
-EOF
+wait_ready publish-broker "log: ready." 120
+ready publish-broker "queue $PUBLISH_QUEUE on ${BROKER_URL%%:*}"
+wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
+ready capture-actions "http://127.0.0.1:$ACTIONS_PORT"
+wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" 180
+ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook"
+if $playground; then
+  echo "run-local: ready. Open http://127.0.0.1:$PLAYGROUND_PORT : a local Slack workspace with the concierge."
+  echo "run-local: (a real Slack app instead: SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... make run)"
+else
+  echo "run-local: ready. Slack sends events to http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook (README: Connecting Slack)."
+fi
+echo "run-local: logs in $var/log. Ctrl-C stops everything."
 
 # Until Ctrl-C, or until one service exits: then stop the others too.
 status=0
 wait -n "${pids[@]}" || status=$?
 for i in "${!pids[@]}"; do
-  kill -0 "${pids[i]}" 2>/dev/null || echo "run-local: ${names[i]} exited; stopping the rest" >&2
+  if ! kill -0 "${pids[i]}" 2>/dev/null; then
+    echo "run-local: ${names[i]} exited; stopping the rest. The end of $var/log/${names[i]}.log:" >&2
+    tail -n 20 "$var/log/${names[i]}.log" >&2
+  fi
 done
 stop
 exit "$status"

@@ -1,12 +1,15 @@
-"""`make run` from a clean checkout, with no DATABASE_URL/BROKER_URL: the whole product runs on
-its embedded defaults, a publish makes a live bot that answers, an `ask` through Slack's protocol
-gets the owner's answer, and Ctrl-C stops every process it started, bots included.
+"""`make run` from a clean checkout, with no DATABASE_URL/BROKER_URL and no Slack token: the
+whole product runs on its embedded defaults with the playground as its Slack, the terminal gets
+one line per service and the address to open, a publish makes a live bot that answers and tells
+its owner in the playground, an `ask` typed on the playground's page gets the owner's answer,
+and Ctrl-C stops every process it started, bots included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 
@@ -17,17 +20,21 @@ import requests
 from actions.bot_client import ask
 from tests.stack.checkout import clean_checkout
 from tests.support.services import wait_until
-from tests.support.slack_api import SlackApi, message_event, send_event
 
 pytestmark = pytest.mark.slow
 
-API_PORT, ACTIONS_PORT, CONCIERGE_PORT, SLACK_PORT, POOL_PORT = 5711, 5712, 5713, 5714, 5715
-# make run's development defaults, which it prints at start.
+API_PORT, ACTIONS_PORT, CONCIERGE_PORT, PLAYGROUND_PORT, POOL_PORT = (
+    5711, 5712, 5713, 5714, 5715)
+# make run's development defaults, which it writes to var/log/run-local.log at start.
 DEV_API_TOKEN, DEV_BOT_TOKEN = "dev-api-token-change-me", "dev-bot-token-change-me"
-SLACK_TOKEN, SIGNING_SECRET = "xoxb-make-run-test", "make-run-test-signing-secret"
-TEAM, ALICE, BOB = "T5RUN", "U5ALICE", "U5BOB"
+SIGNING_SECRET = "make-run-test-signing-secret"
+# The playground's people: Slack ids derive from their names.
+TEAM, ALICE, BOB = "T5RUN", "UALICE", "UBOB"
 OWNER = f"/v1/users/{TEAM}/{ALICE}"
 API = f"http://127.0.0.1:{API_PORT}"
+PLAYGROUND = f"http://127.0.0.1:{PLAYGROUND_PORT}"
+SERVICES = ("publish-api", "playground", "bot-pool", "publish-broker", "capture-actions",
+            "concierge")
 TOPICS = [
     ("How do I reset my VPN password?", "Use the self-service portal at vpn.example.com."),
     ("Where can I find the holiday calendar?", "It is on the HR wiki under Calendars."),
@@ -37,20 +44,25 @@ TOPICS = [
 class MakeRun:
     """`make run` in its own session, as a terminal would run it; Ctrl-C is SIGINT to the group."""
 
-    def __init__(self, checkout, slack_url, log_path):
+    def __init__(self, checkout, log_path):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "BROKER_URL") and not k.endswith("TOKEN")}
+               if k not in ("DATABASE_URL", "BROKER_URL", "SLACK_API_URL")
+               and not k.endswith("TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
                    CONCIERGE_PORT=str(CONCIERGE_PORT), POOL_PORT=str(POOL_PORT),
-                   SLACK_API_URL=slack_url, SLACK_BOT_TOKEN=SLACK_TOKEN,
-                   SLACK_SIGNING_SECRET=SIGNING_SECRET)
-        self.log_path = log_path
+                   PLAYGROUND_PORT=str(PLAYGROUND_PORT), PLAYGROUND_TEAM_ID=TEAM,
+                   PLAYGROUND_PEOPLE="Alice,Bob", SLACK_SIGNING_SECRET=SIGNING_SECRET)
+        self.checkout, self.log_path = checkout, log_path
         self.process = subprocess.Popen(["make", "run"], cwd=checkout, env=env,
                                         stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
     def log(self) -> str:
+        """What the terminal shows."""
         return self.log_path.read_text(errors="replace")
+
+    def service_log(self, name: str) -> str:
+        return (self.checkout / "var" / "log" / f"{name}.log").read_text(errors="replace")
 
     def processes(self) -> list[psutil.Process]:
         """make and every process below it (the bot pool included)."""
@@ -73,32 +85,19 @@ class MakeRun:
                 process.kill()
 
 
-def _healthy(run: MakeRun, url: str) -> bool:
+def _says_ready(run: MakeRun) -> bool:
     if run.process.poll() is not None:
         raise AssertionError(f"make run exited early:\n{run.log()[-4000:]}")
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    return "Ctrl-C stops everything" in run.log()
 
 
 @pytest.fixture(scope="module")
-def slack():
-    with SlackApi(bot_token=SLACK_TOKEN, team_id=TEAM, port=SLACK_PORT) as server:
-        server.add_user(ALICE, "alice", "Alice")
-        server.add_user(BOB, "bob", "Bob")
-        yield server
-
-
-@pytest.fixture(scope="module")
-def make_run(tmp_path_factory, slack):
+def make_run(tmp_path_factory):
     checkout = clean_checkout(tmp_path_factory.mktemp("checkout"))
-    run = MakeRun(checkout, slack.url, tmp_path_factory.mktemp("logs") / "make-run.log")
+    run = MakeRun(checkout, tmp_path_factory.mktemp("logs") / "make-run.log")
     try:
-        wait_until(lambda: _healthy(run, f"{API}/health"), timeout=300, interval=0.5,
-                   what="publish-api of make run")
-        wait_until(lambda: _healthy(run, f"http://127.0.0.1:{CONCIERGE_PORT}/webhooks/slack/"),
-                   timeout=300, interval=0.5, what="the concierge of make run")
+        wait_until(lambda: _says_ready(run), timeout=420, interval=0.5,
+                   what="make run to say it is ready")
         yield run
     finally:
         run.stop()
@@ -111,13 +110,35 @@ def api():
     return session
 
 
-def test_it_starts_on_embedded_defaults_and_prints_the_dev_tokens(make_run):
+def test_it_starts_on_embedded_defaults_and_says_where_to_go(make_run):
     log = make_run.log()
     assert "database sqlite, Celery transport sqla+sqlite" in log
-    assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in log
-    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "ACTIONS_TOKEN"):
-        assert f"\nrun-local: {name}=dev-" in log, name
-    assert SLACK_TOKEN not in log and SIGNING_SECRET not in log
+    for service in SERVICES:
+        assert len(re.findall(rf"^run-local: {service} +ready ", log, re.M)) == 1, service
+    assert f"run-local: ready. Open {PLAYGROUND}" in log
+    # Third-party warnings and access logs stay in the services' logs.
+    assert "Warning" not in log and "GET /health" not in log
+    assert "GET /health" in make_run.service_log("publish-api")
+
+
+def test_the_dev_tokens_are_in_the_log_and_secrets_nowhere(make_run):
+    settings = make_run.service_log("run-local")
+    assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in settings
+    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "ACTIONS_TOKEN", "SLACK_BOT_TOKEN"):
+        assert f"run-local: {name}=" in settings, name
+    logs = [make_run.log(), settings, make_run.service_log("concierge"),
+            make_run.service_log("playground")]
+    assert not any(SIGNING_SECRET in log for log in logs)
+
+
+def test_the_playground_serves_the_page(make_run):
+    page = requests.get(PLAYGROUND, timeout=10)  # follows the redirect to Alice's DM
+    assert page.status_code == 200 and page.url == f"{PLAYGROUND}/as/{ALICE}/DALICE"
+    assert "htmx.min.js" in page.text and "Message @concierge as Alice" in page.text
+    assert requests.get(f"{PLAYGROUND}/static/htmx.min.js", timeout=10).status_code == 200
+    # Its Web API stand-in is where the concierge's and the broker's Slack calls go.
+    refused = requests.post(f"{PLAYGROUND}/api/auth.test", timeout=10).json()
+    assert refused == {"ok": False, "error": "not_authed"}
 
 
 def test_a_publish_makes_a_live_bot_that_answers(make_run, api):
@@ -138,14 +159,20 @@ def test_a_publish_makes_a_live_bot_that_answers(make_run, api):
     assert bot["endpoint"].startswith(f"http://127.0.0.1:{POOL_PORT}/bots/")  # the local pool
 
 
-def test_an_ask_through_slack_gets_the_owners_answer(make_run, slack):
-    channel = "D5BOBDM"
-    event = message_event(TEAM, BOB, f"ask <@{ALICE}> where is the holiday calendar",
-                          channel=channel)
-    webhook = f"http://127.0.0.1:{CONCIERGE_PORT}/webhooks/slack/webhook"
-    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
-    posts = slack.wait_for_posts(1, channel=channel, timeout=30)
-    assert posts[-1].args["text"] == f"@Alice says: {TOPICS[1][1]}"
+def test_an_ask_typed_on_the_page_gets_the_owners_answer(make_run):
+    alice_dm = f"{PLAYGROUND}/as/{ALICE}/DALICE/messages"
+    assert "Your bot is live with 2 topics" in requests.get(alice_dm, timeout=10).text
+    bob = requests.Session()
+    page = bob.get(f"{PLAYGROUND}/as/{BOB}/DBOB", timeout=10).text
+    token = re.search(r'"X-Playground-Token": "([^"]+)"', page).group(1)
+    sent = bob.post(f"{PLAYGROUND}/as/{BOB}/DBOB/messages", timeout=10,
+                    data={"text": "ask @alice where is the holiday calendar"},
+                    headers={"X-Playground-Token": token})
+    assert sent.status_code == 200, sent.text
+    answer = f"@Alice says: {TOPICS[1][1]}"
+    wait_until(lambda: answer in bob.get(f"{PLAYGROUND}/as/{BOB}/DBOB/messages",
+                                         timeout=10).text,
+               timeout=30, interval=0.5, what="Alice's answer in Bob's DM")
 
 
 def test_ctrl_c_stops_every_process_bots_included(make_run):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .workspace import NAME_PATTERN
+
 
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names the environment variable."""
@@ -36,6 +38,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("PLAYGROUND_PEOPLE")
+    @classmethod
+    def _plain_names(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if not all(NAME_PATTERN.match(name) for name in names):
+            raise ValueError("comma-separated names, each a letter then at most 29 letters, "
+                             "digits, spaces, dots, dashes or underscores")
+        if len({name.lower() for name in names}) != len(names):
+            raise ValueError("each name once")
+        return value
 
     def people(self) -> list[str]:
         """The display names in PLAYGROUND_PEOPLE."""

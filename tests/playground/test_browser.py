@@ -1,7 +1,8 @@
 """The playground in a real browser (headless Chromium from Debian, driven by Selenium) on the
 real product: the concierge (`rasa run` with the Slack connector), its action server,
 publish-api on PostgreSQL, RabbitMQ, the broker worker and its bot pool. Alice adds a topic by
-clicking the concierge's buttons and publishes; Bob asks her a paraphrase and sees her answer.
+clicking the concierge's buttons and publishes; Bob asks her a paraphrase in his DM with the
+concierge, and again in #general by mentioning @concierge, and sees her answer.
 
 The screenshot of Bob's answer is kept as a test artefact: `var/test-artefacts/` (gitignored;
 FAQBOT_ARTEFACTS_DIR to put it elsewhere), `playground-ask.png`, and on a failure
@@ -175,6 +176,12 @@ def test_alice_teaches_and_publishes_by_clicking_and_bob_gets_her_answer(product
         page.wait_for(f"@Alice says: {ANSWER}", timeout=60)
         assert "Your bot is live" not in page.conversation()  # Alice's notice stays hers
         _screenshot(browser, "playground-ask.png")
+
+        browser.find_element(page.by.LINK_TEXT, "# general").click()  # an app_mention there
+        wait_until(lambda: browser.current_url.endswith("/as/UBOB/C0GENERAL"), timeout=10,
+                   what="#general")
+        page.type("@concierge ask @alice where do I reset my vpn password")
+        page.wait_for(f"@Alice says: {ANSWER}", timeout=60)
     except BaseException:
         _screenshot(browser, "playground-failure.png")
         raise

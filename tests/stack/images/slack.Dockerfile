@@ -8,6 +8,8 @@ WORKDIR /app
 COPY tests/__init__.py /app/tests/__init__.py
 COPY tests/support/__init__.py tests/support/slack_api.py /app/tests/support/
 COPY tests/stack/__init__.py tests/stack/slack_standin.py /app/tests/stack/
+# Slack's protocol (signatures, Block Kit limits) is the product's: the playground's module.
+COPY playground/playground/__init__.py playground/playground/slack_protocol.py /app/playground/
 USER nobody
 EXPOSE 8080
 LABEL faqbot.test-image=true

@@ -36,6 +36,20 @@ class PublishApiClient:
         body = {"state": state, **fields, **({"claim": claim} if claim else {})}
         return self._call("POST", f"/v1/jobs/{job_id}/transitions", body)
 
+    def claim_digest(self, team_id: str, user_id: str) -> dict:
+        """The owner's questions no digest named yet, now marked named, or `retry_after`
+        seconds to wait. Raises ApiUnavailable, ApiRejected."""
+        return self._call("POST", f"/v1/users/{team_id}/{user_id}/unanswered/digest")
+
+    def deliveries(self, job_id: int) -> list[dict]:
+        """The answers live job `job_id` owes to askers. Raises ApiUnavailable, ApiRejected."""
+        return self._call("GET", f"/v1/jobs/{job_id}/deliveries")["deliveries"]
+
+    def mark_delivered(self, job_id: int, question_id: int) -> None:
+        """Record that the asker of `question_id` was told (idempotent). Raises ApiUnavailable,
+        ApiRejected."""
+        self._call("POST", f"/v1/jobs/{job_id}/deliveries/{question_id}")
+
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         try:
             response = self.session.request(method, self.base_url + path, json=body,
@@ -52,4 +66,4 @@ class PublishApiClient:
         if response.status_code >= 400:
             # A 4xx other than 409 is a bug on our side: not worth retrying.
             raise ApiRejected(f"publish-api rejected {method} {path}: {response.text[:300]}")
-        return response.json()
+        return response.json() if response.content else {}

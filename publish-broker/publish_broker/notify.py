@@ -1,4 +1,5 @@
-"""Telling owners in Slack that their bot is live, or why it is not."""
+"""Telling owners in Slack that their bot is live, or why it is not, and what people asked it;
+telling askers the answer to their question. Every text a user typed is escaped (`escape`)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,33 @@ class SlackNotifier:
         except (SlackClientError, OSError) as exc:
             logger.warning("could not reach Slack to notify %s: %s", user_id, type(exc).__name__)
         return False
+
+
+def escape(text: str) -> str:
+    """Slack's escaping of user text in mrkdwn: `<!channel>` cannot ping, `<@U1>` cannot
+    mention, `&lt;` stays as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def digest_message(questions: list[dict]) -> str:
+    """The owner's digest: each question, who asked it, and for a wrong answer what was said."""
+    lines = [_digest_line(q) for q in questions]
+    count = "A question" if len(questions) == 1 else f"{len(questions)} questions"
+    return (f":bulb: {count} your bot could not answer:\n" + "\n".join(lines)
+            + "\nSay *show my unanswered questions* to answer them.")
+
+
+def _digest_line(question: dict) -> str:
+    line = f"• “{escape(question['question'])}” (asked by <@{question['asker_user_id']}>)"
+    if question.get("kind") == "wrong_answer":
+        line += f", answered “{escape(question.get('given_answer') or '')}”, marked unhelpful"
+    return line
+
+
+def answer_message(delivery: dict) -> str:
+    """What an asker is sent once the owner's answer to their question is live."""
+    return (f"<@{delivery['owner_user_id']}> answered your question "
+            f"“{escape(delivery['question'])}”: {escape(delivery['answer'])}")
 
 
 def live_message(topic_count: int) -> str:

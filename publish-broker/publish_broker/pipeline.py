@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from . import notify
+from . import notify, questions
 from .api_client import PublishApiClient
 from .errors import PublishFailed
 from .notify import SlackNotifier
@@ -51,6 +51,8 @@ class Publisher:
         job = self.api.job(job_id)
         if job["state"] in FINAL_STATES:
             logger.info("job %s is already %s", job_id, job["state"])
+            if job["state"] == "live":  # a redelivered task: answers may still be owed
+                questions.deliver_answers(self.api, self.notifier, job_id)
             return job["state"]
         step = partial(self.api.transition, job_id, claim=claim)
         step("training")
@@ -89,6 +91,7 @@ class Publisher:
             deployment = self._train_and_deploy(step, job_id, key, version)
         step("live", endpoint=deployment.endpoint, model_digest=deployment.model_digest)
         self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))
+        questions.deliver_answers(self.api, self.notifier, job_id)
 
     def _train_and_deploy(self, step: Step, job_id: int, key: BotKey, version: dict):
         out_dir = Path(tempfile.mkdtemp(prefix=f"job{job_id}-", dir=self.work_dir))

@@ -27,6 +27,7 @@ from .errors import (
     RuntimeUnavailable,
 )
 from .pipeline import UNEXPECTED_FAILURE
+from .questions import send_digest
 from .worker import publisher, settings
 
 logger = logging.getLogger(__name__)
@@ -76,3 +77,23 @@ def _fail(job_id: int, reason: str, claim: str | None) -> None:
         publisher().fail(publisher().api.job(job_id), reason, claim)
     except BrokerError as exc:
         logger.error("job %s: could not record its failure (%s)", job_id, exc)
+
+
+@app.task(name="publish_broker.question_digest", bind=True, acks_late=True,
+          autoretry_for=(ApiUnavailable,), retry_backoff=True,
+          retry_backoff_max=RETRY_BACKOFF_MAX_S, retry_jitter=True,
+          max_retries=settings().TASK_MAX_RETRIES)
+def question_digest(self, team_id: str, user_id: str) -> str:
+    """DM the owner the questions their bot could not answer (idempotent: publish-api hands each
+    question to one digest). Before the owner's period is over, Celery runs it again when it is.
+
+    Raises ApiUnavailable (retried), Retry, Reject (publish-api refused: e.g. no such owner).
+    """
+    try:
+        wait = send_digest(publisher().api, publisher().notifier, team_id, user_id)
+    except ApiRejected as exc:
+        logger.error("digest of %s/%s: %s; rejecting the message", team_id, user_id, exc)
+        raise Reject(str(exc), requeue=False) from exc
+    if wait is not None:
+        raise self.retry(countdown=wait)
+    return "sent"

@@ -33,6 +33,7 @@ default() {
 default API_TOKEN dev-api-token-change-me
 default BROKER_API_TOKEN dev-broker-api-token-change-me
 default ACTIONS_API_TOKEN dev-actions-api-token-change-me
+default PLAYGROUND_API_TOKEN dev-playground-api-token-change-me
 default BOT_AUTH_TOKEN dev-bot-token-change-me
 default ACTIONS_TOKEN dev-actions-token-change-me
 # Without a real bot token, Slack is the playground: SLACK_API_URL points at its Web API.
@@ -177,9 +178,9 @@ mkdir -p "$BOT_MODELS_DIR"
   || { tail -n 20 "$var/log/publish-api.log" >&2; die "publish-api migrations failed"; }
 start publish-api env -C publish-api "$api_python" -m publish_api serve
 if $playground; then
-  # The side panel reads owners' topics, bots and ask log with the admin token (local only).
+  # Its side panel reads owners' topics, bots and ask log with PLAYGROUND_API_TOKEN, which
+  # publish-api lets read only those.
   start playground env -C playground PYTHONPATH="$repo/playground" \
-    PLAYGROUND_API_TOKEN="${PLAYGROUND_API_TOKEN:-$API_TOKEN}" \
     CONCIERGE_URL="http://$CONCIERGE_HOST:$CONCIERGE_PORT" "$api_python" -m playground
 fi
 # Every owner's bot, in one process; before the broker, which otherwise starts a pool of its own.

@@ -23,8 +23,10 @@ class OwnersError(RuntimeError):
 
 @dataclass
 class OwnerView:
-    """One person's topics, bot and asks per day (None: publish-api has no ask log)."""
+    """One person's topics, bot and asks per day (None: publish-api has no ask log); `known`
+    is False for someone publish-api has never seen (they never talked to the concierge)."""
 
+    known: bool = True
     topics: List[Dict[str, Any]] = field(default_factory=list)
     bot: Optional[Dict[str, Any]] = None
     days: Optional[List[Dict[str, Any]]] = None
@@ -44,9 +46,9 @@ class Owners:
         base = f"/v1/users/{team_id}/{user_id}"
         topics = self._get(base + "/topics")
         if topics is None:  # not a user of publish-api yet: never talked to the concierge
-            return OwnerView()
+            return OwnerView(known=False)
         asks = self._get(base + "/asks/daily", {"days": CHART_DAYS})
-        return OwnerView(topics.get("topics") or [], self._get(base + "/bot"),
+        return OwnerView(True, topics.get("topics") or [], self._get(base + "/bot"),
                          asks.get("days") if asks is not None else None)
 
     def _get(self, path: str, params: Optional[dict] = None) -> Optional[Dict[str, Any]]:

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     API_TOKEN: str = Field(min_length=16)
     BROKER_API_TOKEN: str | None = Field(default=None, min_length=16)
     ACTIONS_API_TOKEN: str | None = Field(default=None, min_length=16)
+    PLAYGROUND_API_TOKEN: str | None = Field(default=None, min_length=16)
     DATABASE_URL: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
     BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
     PUBLISH_QUEUE: str = "publish"
@@ -43,7 +44,8 @@ class Settings(BaseSettings):
     QUESTION_DIGEST_PERIOD_S: float = Field(default=600.0, ge=0)
     LOG_LEVEL: str = "INFO"
 
-    @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", mode="before")
+    @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "PLAYGROUND_API_TOKEN",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
@@ -51,9 +53,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _tokens_differ(self) -> Settings:
         # One value for two clients would give one of them the other's routes.
-        tokens = [t for t in (self.API_TOKEN, self.BROKER_API_TOKEN, self.ACTIONS_API_TOKEN) if t]
+        tokens = [t for t in (self.API_TOKEN, self.BROKER_API_TOKEN, self.ACTIONS_API_TOKEN,
+                              self.PLAYGROUND_API_TOKEN) if t]
         if len(set(tokens)) != len(tokens):
-            raise ValueError("API_TOKEN, BROKER_API_TOKEN and ACTIONS_API_TOKEN must differ")
+            raise ValueError("API_TOKEN, BROKER_API_TOKEN, ACTIONS_API_TOKEN and "
+                             "PLAYGROUND_API_TOKEN must differ")
         return self
 
     @field_validator("DATABASE_URL")

@@ -39,6 +39,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 QUESTION = "How do I reset my VPN password?"
 ANSWER = "Use the self-service portal at vpn.example.com."
 PARAPHRASE = "how can I reset the password of the vpn?"
+PLAYGROUND_API_TOKEN = "playground-browser-token-0123456789"  # publish-api's read-only scope
 ARTEFACTS = Path(os.environ.get("FAQBOT_ARTEFACTS_DIR", REPO / "var" / "test-artefacts"))
 
 
@@ -54,12 +55,12 @@ def product(logs, tmp_path_factory):
     playground_port, concierge_port = free_port(), free_port()
     started = []
     try:
-        api = start_publish_api(free_port(), logs)
+        api = start_publish_api(free_port(), logs, PLAYGROUND_API_TOKEN=PLAYGROUND_API_TOKEN)
         started.append(api)
         playground = start_playground(
             playground_port, logs, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
             CONCIERGE_URL=f"http://127.0.0.1:{concierge_port}", PUBLISH_API_URL=api.url,
-            PLAYGROUND_API_TOKEN=api.token, PLAYGROUND_PEOPLE="Alice,Bob")
+            PLAYGROUND_API_TOKEN=PLAYGROUND_API_TOKEN, PLAYGROUND_PEOPLE="Alice,Bob")
         started.append(playground)
         started.append(start_broker_worker(api, logs, tmp_path_factory.mktemp("bots"),
                                            SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -175,6 +176,11 @@ def test_alice_teaches_and_publishes_by_clicking_and_bob_gets_her_answer(product
         page.type(f"ask @alice {PARAPHRASE}")
         page.wait_for(f"@Alice says: {ANSWER}", timeout=60)
         assert "Your bot is live" not in page.conversation()  # Alice's notice stays hers
+        # Beside the chat, Alice's asks per day from publish-api's ask log: a bar per day.
+        wait_until(lambda: "Asks, 7 days:" in page.panel(), timeout=30, interval=0.5,
+                   what="the asks chart")
+        assert len(browser.find_elements(page.by.CSS_SELECTOR,
+                                         "#owner-UALICE svg.chart rect.answered")) == 7
         _screenshot(browser, "playground-ask.png")
 
         browser.find_element(page.by.LINK_TEXT, "# general").click()  # an app_mention there

@@ -1,10 +1,10 @@
-"""One token per client: the broker's and the action server's reach only the routes each calls;
-API_TOKEN still reaches every route."""
+"""One token per client: the broker's, the action server's and the playground's reach only the
+routes each calls; API_TOKEN still reaches every route."""
 
 import pytest
 
 from publish_api import create_app
-from publish_api.api.auth import ACTIONS_ENDPOINTS, BROKER_ENDPOINTS
+from publish_api.api.auth import ACTIONS_ENDPOINTS, BROKER_ENDPOINTS, PLAYGROUND_ENDPOINTS
 from publish_api.openapi import OPERATIONS
 from publish_api.settings import SettingsError
 
@@ -13,13 +13,16 @@ from .test_users_and_auth import _concrete
 
 BROKER_TOKEN = "broker-token-0123456789abcdef"
 ACTIONS_TOKEN = "actions-token-0123456789abcdef"
-TOKENS = {"broker": BROKER_TOKEN, "action server": ACTIONS_TOKEN}
-SCOPES = {"broker": BROKER_ENDPOINTS, "action server": ACTIONS_ENDPOINTS}
+PLAYGROUND_TOKEN = "playground-token-0123456789abcdef"
+TOKENS = {"broker": BROKER_TOKEN, "action server": ACTIONS_TOKEN, "playground": PLAYGROUND_TOKEN}
+SCOPES = {"broker": BROKER_ENDPOINTS, "action server": ACTIONS_ENDPOINTS,
+          "playground": PLAYGROUND_ENDPOINTS}
 
 
 @pytest.fixture
 def scoped_config(config):
-    return {**config, "BROKER_API_TOKEN": BROKER_TOKEN, "ACTIONS_API_TOKEN": ACTIONS_TOKEN}
+    return {**config, "BROKER_API_TOKEN": BROKER_TOKEN, "ACTIONS_API_TOKEN": ACTIONS_TOKEN,
+            "PLAYGROUND_API_TOKEN": PLAYGROUND_TOKEN}
 
 
 @pytest.fixture
@@ -37,6 +40,7 @@ def endpoint_of(app, method, path):
 def test_every_scoped_endpoint_exists(scoped_app):
     endpoints = {rule.endpoint for rule in scoped_app.url_map.iter_rules()}
     assert BROKER_ENDPOINTS <= endpoints and ACTIONS_ENDPOINTS <= endpoints
+    assert PLAYGROUND_ENDPOINTS <= endpoints
 
 
 @pytest.mark.parametrize("client", sorted(TOKENS))
@@ -97,9 +101,11 @@ def test_client_tokens_are_not_logged(scoped_app, caplog):
 def test_client_tokens_are_optional(config):
     settings = create_app({**config, "BROKER_API_TOKEN": ""}).config["SETTINGS"]
     assert settings.BROKER_API_TOKEN is None and settings.ACTIONS_API_TOKEN is None
+    assert settings.PLAYGROUND_API_TOKEN is None
 
 
-@pytest.mark.parametrize("name", ["BROKER_API_TOKEN", "ACTIONS_API_TOKEN"])
+@pytest.mark.parametrize("name", ["BROKER_API_TOKEN", "ACTIONS_API_TOKEN",
+                                  "PLAYGROUND_API_TOKEN"])
 def test_a_short_client_token_is_named(config, name):
     with pytest.raises(SettingsError, match=name) as raised:
         create_app({**config, name: "short-secret"})
@@ -110,3 +116,13 @@ def test_a_client_token_equal_to_another_is_refused(config):
     with pytest.raises(SettingsError, match="must differ") as raised:
         create_app({**config, "ACTIONS_API_TOKEN": TOKEN})
     assert TOKEN not in str(raised.value)
+
+
+def test_the_playground_only_reads(scoped_app):
+    ApiClient(scoped_app.test_client()).put("/v1/users/T1/UALICE", json={"display_name": "A"})
+    playground = ApiClient(scoped_app.test_client(), PLAYGROUND_TOKEN)
+    assert playground.get("/v1/users/T1/UALICE/topics").status_code == 200
+    assert playground.get("/v1/users/T1/UALICE/asks/daily?days=7").status_code == 200
+    assert playground.post("/v1/users/T1/UALICE/topics",
+                           json={"question": "Q?", "answer": "A."}).status_code == 403
+    assert playground.post("/v1/users/T1/UALICE/publish").status_code == 403

@@ -124,7 +124,8 @@ def test_it_starts_on_embedded_defaults_and_says_where_to_go(make_run):
 def test_the_dev_tokens_are_in_the_log_and_secrets_nowhere(make_run):
     settings = make_run.service_log("run-local")
     assert f"API_TOKEN={DEV_API_TOKEN} (development default)" in settings
-    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "ACTIONS_TOKEN", "SLACK_BOT_TOKEN"):
+    for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "PLAYGROUND_API_TOKEN", "ACTIONS_TOKEN",
+                 "SLACK_BOT_TOKEN"):
         assert f"run-local: {name}=" in settings, name
     logs = [make_run.log(), settings, make_run.service_log("concierge"),
             make_run.service_log("playground")]

@@ -1,9 +1,11 @@
 """Bearer-token authentication for every route but the public ones, with one token per client.
 
-API_TOKEN is the admin token: every route. BROKER_API_TOKEN and ACTIONS_API_TOKEN, when set,
-reach only the routes that client calls (publish-broker/publish_broker/api_client.py and
-capture-actions/actions/publish_api.py): a leaked action-server token cannot set a bot's
-endpoint or move a job on, a leaked broker token cannot read or change anyone's topics.
+API_TOKEN is the admin token: every route. BROKER_API_TOKEN, ACTIONS_API_TOKEN and
+PLAYGROUND_API_TOKEN, when set, reach only the routes that client calls
+(publish-broker/publish_broker/api_client.py, capture-actions/actions/publish_api.py and
+playground/playground/owners.py): a leaked action-server token cannot set a bot's endpoint or
+move a job on, a leaked broker token cannot read or change anyone's topics, and the playground's
+token only reads.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ ACTIONS_ENDPOINTS = frozenset({
     "owners.daily_asks",
 })
 
+# The local workspace of `make run` shows each person's topics, bot and asks per day: reads only.
+PLAYGROUND_ENDPOINTS = frozenset({"owners.list_topics", "owners.get_bot", "owners.daily_asks"})
+
 
 @dataclass(frozen=True)
 class Client:
@@ -53,7 +58,8 @@ def init_app(app: Flask) -> None:
 def clients(settings: Settings) -> list[Client]:
     """The configured tokens: the admin's always, the broker's and the actions' when set."""
     scoped = [Client("broker", settings.BROKER_API_TOKEN or "", BROKER_ENDPOINTS),
-              Client("action server", settings.ACTIONS_API_TOKEN or "", ACTIONS_ENDPOINTS)]
+              Client("action server", settings.ACTIONS_API_TOKEN or "", ACTIONS_ENDPOINTS),
+              Client("playground", settings.PLAYGROUND_API_TOKEN or "", PLAYGROUND_ENDPOINTS)]
     return [Client("admin", settings.API_TOKEN)] + [c for c in scoped if c.token]
 
 

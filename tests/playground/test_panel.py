@@ -1,0 +1,64 @@
+"""The side panel on a real publish-api (PostgreSQL), read with the playground's own token:
+each person's topics with ✅/🔴, their bot, and their asks per day as a chart whose bars are
+scaled to the busiest day; text from publish-api is escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from tests.playground.servers import free_port, start_playground
+from tests.support.services import start_publish_api
+
+TEAM = "T0PANEL"
+PLAYGROUND_TOKEN = "playground-panel-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("logs")
+    api = start_publish_api(free_port(), logs, PLAYGROUND_API_TOKEN=PLAYGROUND_TOKEN)
+    try:
+        playground = start_playground(
+            free_port(), logs, SLACK_BOT_TOKEN="xoxb-panel-test",
+            SLACK_SIGNING_SECRET="panel-secret",
+            CONCIERGE_URL=f"http://127.0.0.1:{free_port()}", PUBLISH_API_URL=api.url,
+            PLAYGROUND_API_TOKEN=PLAYGROUND_TOKEN, PLAYGROUND_TEAM_ID=TEAM,
+            PLAYGROUND_PEOPLE="Alice,Bob")
+        yield api, playground
+        playground.stop()
+    finally:
+        api.stop()
+
+
+def test_topics_bot_and_asks_per_day(services):
+    api, playground = services
+    alice = f"/v1/users/{TEAM}/UALICE"
+    assert api.call("PUT", alice, json={"display_name": "Alice"}).ok
+    topic = api.call("POST", alice + "/topics", json={
+        "question": "Where is <b>the</b> wiki?", "answer": "On the intranet."}).json()
+    asker = {"asker_team_id": TEAM, "asker_user_id": "UBOB"}
+    for _ in range(2):
+        assert api.call("POST", alice + "/asks", json={**asker, "topic_id": topic["id"]}).ok
+    assert api.call("POST", alice + "/unanswered",
+                    json={**asker, "question": "What is the airspeed of a swallow?"}).ok
+
+    panel = requests.get(f"{playground.url}/as/UBOB/panel", timeout=10).text
+    alice_part = panel[panel.index('id="owner-UALICE"'):panel.index('id="owner-UBOB"')]
+    assert "🔴 Where is &lt;b&gt;the&lt;/b&gt; wiki?" in alice_part
+    assert "no bot yet" in alice_part
+    assert "Asks, 7 days: 2 answered, 1 unanswered" in alice_part
+    heights = [float(h) for h in re.findall(r'class="answered"[^>]*height="([\d.]+)"', alice_part)]
+    assert len(heights) == 7 and heights[-1] == pytest.approx(70 * 2 / 3) and sum(heights[:-1]) == 0
+    bob_part = panel[panel.index('id="owner-UBOB"'):]
+    assert "Has not talked to the concierge yet." in bob_part and "Asks" not in bob_part
+
+
+def test_the_playground_token_cannot_write(services):
+    api, _ = services
+    refused = requests.post(f"{api.url}/v1/users/{TEAM}/UALICE/topics", timeout=10,
+                            headers={"Authorization": f"Bearer {PLAYGROUND_TOKEN}"},
+                            json={"question": "Q?", "answer": "A."})
+    assert refused.status_code == 403

@@ -9,9 +9,9 @@
 #   stack (a line `VAR=__NAME__` of a sample says which variable holds it: the broker's
 #   API_TOKEN is BROKER_API_TOKEN); else, for API_TOKEN, BROKER_API_TOKEN, ACTIONS_API_TOKEN,
 #   BOT_AUTH_TOKEN, ACTIONS_TOKEN, POSTGRES_PASSWORD and RABBITMQ_PASSWORD, a new random
-#   secret (openssl); else, for SLACK_BOT_TOKEN,
-#   SLACK_SIGNING_SECRET, SLACK_API_URL, DOCKER_GID and CONCIERGE_PORT, the environment variable
-#   NAME or a default.
+#   secret (openssl); else, for SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL,
+#   SLACK_APP_TOKEN (empty by default: the webhook), DOCKER_GID and CONCIERGE_PORT, the
+#   environment variable NAME or a default.
 # - Files are created readable by their owner only. No secret is printed.
 #
 # Usage: ./init_config.sh      (SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... ./init_config.sh
@@ -26,6 +26,7 @@ declare -A DEFAULTS=(
   [SLACK_BOT_TOKEN]=xoxb-replace-with-your-bot-token
   [SLACK_SIGNING_SECRET]=replace-with-your-signing-secret
   [SLACK_API_URL]=https://slack.com/api/
+  [SLACK_APP_TOKEN]=
   [CONCIERGE_PORT]=5005
 )
 

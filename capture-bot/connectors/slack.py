@@ -36,6 +36,8 @@ from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from connectors import socket_mode
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -53,27 +55,33 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 @dataclass(frozen=True)
 class SlackSettings:
-    """The connector's environment: bot token, signing secret and Web API base URL."""
+    """The connector's environment: bot token, signing secret, Web API base URL, and the app
+    token that selects Socket Mode (see socket_mode.py)."""
 
     bot_token: str
     signing_secret: str
     api_url: str = DEFAULT_SLACK_API_URL
+    app_token: Optional[str] = None
 
     @classmethod
     def from_env(cls, environ: Optional[Dict[str, str]] = None) -> SlackSettings:
-        """Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_API_URL.
+        """Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL and SLACK_APP_TOKEN.
 
         Raises:
-            InvalidConfigException: a required variable is missing or the URL is not http(s).
+            InvalidConfigException: a required variable is missing, the URL is not http(s) or
+                SLACK_APP_TOKEN is not an app-level token.
         """
         env = os.environ if environ is None else environ
         api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not api_url.startswith(("http://", "https://")):
             raise InvalidConfigException("SLACK_API_URL must be an http(s) URL")
+        app_token = socket_mode.app_token_from_env(env)
         return cls(
             bot_token=_required(env, "SLACK_BOT_TOKEN"),
-            signing_secret=_required(env, "SLACK_SIGNING_SECRET"),
+            signing_secret=socket_mode.signing_secret(env) if app_token
+            else _required(env, "SLACK_SIGNING_SECRET"),
             api_url=api_url if api_url.endswith("/") else api_url + "/",
+            app_token=app_token,
         )
 
 
@@ -147,8 +155,10 @@ class SlackConnector(SlackInput):
     """Slack input channel: signed, de-duplicated events; replies through SLACK_API_URL."""
 
     def __init__(self, *args: Any, slack_api_url: str = DEFAULT_SLACK_API_URL,
-                 name_cache_size: int = NAME_CACHE_SIZE, **kwargs: Any):
+                 name_cache_size: int = NAME_CACHE_SIZE, app_token: Optional[str] = None,
+                 **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.app_token = app_token
         # Rasa's own retry filter drops an `http_timeout` retry even when the original never
         # arrived; de-duplication by event id and message timestamp covers every retry instead.
         self.errors_ignore_retry = ()
@@ -175,6 +185,7 @@ class SlackConnector(SlackInput):
             slack_signing_secret=settings.signing_secret,
             conversation_granularity=credentials.get("conversation_granularity", "sender"),
             slack_api_url=settings.api_url,
+            app_token=settings.app_token,
         )
 
     def get_output_channel(
@@ -190,7 +201,10 @@ class SlackConnector(SlackInput):
         )
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        """The webhook Slack calls: `/webhooks/slack/webhook` (and a health route)."""
+        """The webhook Slack calls: `/webhooks/slack/webhook` (and a health route); in Socket
+        Mode, the Socket Mode connection instead."""
+        if self.app_token:
+            return socket_mode.blueprint(self, on_new_message, self.app_token, self.slack_api_url)
         slack_webhook = Blueprint("slack_webhook", __name__)
 
         @slack_webhook.listener("before_server_start")

@@ -99,8 +99,10 @@ def start_action_server(port: int, log_dir: Path, env: Dict[str, str]) -> Proces
 
 
 def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
-                    actions_url: str, slack_channel: Optional[str] = None) -> Process:
-    """`rasa run` with the Slack connector on `port`, replying through `slack_api_url`."""
+                    actions_url: str, slack_channel: Optional[str] = None,
+                    extra_env: Optional[Dict[str, str]] = None) -> Process:
+    """`rasa run` with the Slack connector on `port`, replying through `slack_api_url`;
+    `extra_env` added to its environment (SLACK_APP_TOKEN for Socket Mode)."""
     credentials = log_dir / f"credentials-{port}.yml"
     channel = f"\n  slack_channel: {slack_channel}" if slack_channel else ""
     credentials.write_text("connectors.slack.SlackConnector:\n"
@@ -111,7 +113,7 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
                          "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n")
     env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(BOT_DIR), "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
-           "ACTIONS_TOKEN": ACTIONS_TOKEN}
+           "ACTIONS_TOKEN": ACTIONS_TOKEN, **(extra_env or {})}
     command = [sys.executable, "-m", "rasa", "run", "-m", str(model), "-i", "127.0.0.1",
                "-p", str(port), "--credentials", str(credentials),
                "--endpoints", str(endpoints)]

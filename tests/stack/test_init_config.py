@@ -79,6 +79,7 @@ def test_a_fresh_run_creates_every_env_with_consistent_secrets(project):
     assert env["capture-bot/.env"]["SLACK_BOT_TOKEN"] == SLACK["SLACK_BOT_TOKEN"]
     assert env["publish-broker/.env"]["SLACK_BOT_TOKEN"] == SLACK["SLACK_BOT_TOKEN"]
     assert env["capture-bot/.env"]["SLACK_SIGNING_SECRET"] == SLACK["SLACK_SIGNING_SECRET"]
+    assert env["capture-bot/.env"]["SLACK_APP_TOKEN"] == ""  # the webhook, unless asked for
     assert env[".env"]["DOCKER_GID"] == "0" and "no Docker socket" in done.stderr
     for name in FILES:
         text = (project / name).read_text()
@@ -131,3 +132,9 @@ def test_a_missing_tool_is_named_and_nothing_is_written(project, tmp_path):
     assert done.returncode != 0
     assert "openssl" in done.stderr and "apt-get install openssl" in done.stderr
     assert not any((project / name).exists() for name in FILES)
+
+
+def test_socket_mode_takes_the_app_token_from_the_environment(project):
+    done = run(project, SLACK_BOT_TOKEN="xoxb-bot", SLACK_APP_TOKEN="xapp-1-A0-socket")
+    assert done.returncode == 0, done.stderr
+    assert values(project)["capture-bot/.env"]["SLACK_APP_TOKEN"] == "xapp-1-A0-socket"

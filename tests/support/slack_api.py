@@ -5,7 +5,9 @@ Events API requests sent to the concierge (like slack-bolt's tests/mock_web_api_
 `chat.postMessage`, `chat.update`, `conversations.open` and `chat.postEphemeral` the way Slack
 does (HTTP 200 with `{"ok": false, "error": ...}` on failure), checks
 `Authorization: Bearer <bot token>`, enforces Slack's Block Kit limits, and records every
-call so tests can wait for them (polling with a deadline, never sleeping).
+call so tests can wait for them (polling with a deadline, never sleeping). Given a Socket Mode
+stand-in (tests/support/slack_socket.py), it also answers `apps.connections.open`, which takes
+the app-level token and no other.
 
 `send_event`/`send_interaction` sign requests like Slack: `X-Slack-Signature: v0=<HMAC-SHA256
 of "v0:<timestamp>:<body>">` and `X-Slack-Request-Timestamp`. The protocol itself (signatures,
@@ -71,6 +73,8 @@ class SlackApi:
     port: int = 0
     calls: List[SlackCall] = field(default_factory=list)
     users: Dict[str, SlackUser] = field(default_factory=dict)
+    app_token: str = "xapp-1-A0CONCIERGE-test"
+    socket_mode: Any = None  # a slack_socket.SocketModeServer
 
     def __post_init__(self) -> None:
         self._condition = threading.Condition()
@@ -151,6 +155,10 @@ class SlackApi:
     def _error_for(self, method: str, args: Dict[str, Any], token: Optional[str]) -> Optional[str]:
         if token is None:
             return "not_authed"
+        if method == "apps.connections.open":
+            if self.socket_mode is None or token.startswith("xoxb-"):
+                return "not_allowed_token_type"
+            return None if token == self.app_token else "invalid_auth"
         if token != self.bot_token:
             return "invalid_auth"
         if method == "users.info" and args.get("user") not in self.users:
@@ -170,6 +178,8 @@ class SlackApi:
                 "id": user.user_id, "team_id": user.team_id, "name": user.name,
                 "real_name": user.name,
                 "profile": {"display_name": user.display_name, "real_name": user.name}}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_mode.issue_url()}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         ts = f"{int(time.time())}.{next(self._ts):06d}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -30,8 +31,11 @@ QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "RASA_MAX_CACHE_SIZE": "0",
 
 
 def free_port(taken: Optional[set] = None) -> int:
-    """A port of ours (5400-5499) that nothing listens on. Raises RuntimeError if none."""
-    for port in PORTS:
+    """A port of ours (5400-5499) that nothing listens on. Raises RuntimeError if none.
+
+    Tried in random order: test runs started side by side (several sessions share a machine)
+    would otherwise all take the lowest free port between its probe and its bind."""
+    for port in random.sample(PORTS, len(PORTS)):
         if taken and port in taken:
             continue
         with socket.socket() as probe:

@@ -14,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime
+from actions import feedback, messages, runtime
 from actions.bot_client import BotUnavailable, ask
 from actions.common import GuardedAction, say
 from actions.identity import SlackUser
@@ -61,12 +61,27 @@ class ActionAskUser(GuardedAction):
             return []
         # A mention names a user of the asker's workspace.
         owner = SlackUser(asker.team_id, request.owner_id)
-        say(dispatcher, await answer_for(owner, asker, request.question))
-        return []
+        reply = await answer_for(owner, asker, request.question)
+        if reply.answered is None:
+            say(dispatcher, reply.text)
+            return []
+        reference = feedback.new_reference()
+        say(dispatcher, reply.text, feedback.buttons(reference))
+        return [feedback.remember(tracker, reference, reply.answered)]
 
 
-async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> str:
-    """The reply to `question` for `owner`'s bot; records it when the bot cannot answer.
+@dataclass(frozen=True)
+class Reply:
+    """What to tell the asker; `answered` (owner ids and label, question, answer, topic id)
+    when the bot answered, for the 👍/👎 buttons."""
+
+    text: str
+    answered: Optional[Dict[str, Any]] = None
+
+
+async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> Reply:
+    """The reply to `question` for `owner`'s bot; records it when the bot cannot answer, and
+    logs it (with the topic that answered) when it can.
 
     Raises nothing but PublishApiError from the bot look-up.
     """
@@ -75,16 +90,16 @@ async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> str:
         bot = await runtime.blocking(runtime.publish_api().get_bot, owner.team_id, owner.user_id)
     except NotFound as error:
         if error.code == "user_not_found":
-            return messages.unknown_owner(label)
-        return messages.no_bot(label, await _record(owner, asker, question))
+            return Reply(messages.unknown_owner(label))
+        return Reply(messages.no_bot(label, await _record(owner, asker, question)))
     label = f"@{bot['display_name']}" if bot.get("display_name") else label
     if not bot.get("endpoint"):
-        return messages.no_bot(label, await _record(owner, asker, question))
+        return Reply(messages.no_bot(label, await _record(owner, asker, question)))
     return await _ask_bot(bot, owner, asker, question, label)
 
 
 async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, question: str,
-                   label: str) -> str:
+                   label: str) -> Reply:
     config = runtime.settings()
     try:
         answer = await runtime.blocking(ask, bot["endpoint"], config.bot_auth_token, question,
@@ -92,11 +107,25 @@ async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, ques
     except BotUnavailable as error:
         logger.warning("bot of %s unavailable: %s", owner.key, error)
         await _report_down(owner, str(error))
-        return messages.bot_down(label, await _record(owner, asker, question))
+        return Reply(messages.bot_down(label, await _record(owner, asker, question)))
     if answer.is_fallback or not answer.text:
         logger.info("bot of %s does not know a question from %s", owner.key, asker.key)
-        return messages.bot_does_not_know(label, await _record(owner, asker, question))
-    return messages.owner_says(label, answer.text)
+        return Reply(messages.bot_does_not_know(label, await _record(owner, asker, question)))
+    topic_id = int(answer.topic) if answer.topic and answer.topic.isdigit() else None
+    await _log_ask(owner, asker, topic_id)
+    answered = {"owner_team_id": owner.team_id, "owner_user_id": owner.user_id,
+                "owner_label": label, "question": question, "answer": answer.text,
+                "topic_id": topic_id}
+    return Reply(messages.owner_says(label, answer.text), answered)
+
+
+async def _log_ask(owner: SlackUser, asker: SlackUser, topic_id: Optional[int]) -> None:
+    """Logs an answered ask for the owner's counts (best effort: the answer matters more)."""
+    try:
+        await runtime.blocking(runtime.publish_api().record_ask, owner.team_id, owner.user_id,
+                               asker.team_id, asker.user_id, topic_id)
+    except PublishApiError as error:
+        logger.info("logging an ask of %s failed: %s", owner.key, error)
 
 
 async def _report_down(owner: SlackUser, error: str) -> None:

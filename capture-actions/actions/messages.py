@@ -14,6 +14,7 @@ MAIN_BUTTONS: List[Dict[str, str]] = [
     {"title": "Show my topics", "payload": "/show_topics"},
     {"title": "Publish all topics", "payload": "/publish"},
     {"title": "What can you do?", "payload": "/help"},
+    {"title": "Unanswered questions", "payload": "/show_unanswered"},
 ]
 YES_NO_BUTTONS: List[Dict[str, str]] = [
     {"title": "Yes", "payload": "/affirm"},
@@ -128,7 +129,8 @@ def list_line(number: int, topic: Dict[str, Any]) -> str:
     icon = PUBLISHED if topic.get("state") == "published" else PENDING
     alternatives = len(topic.get("alternatives") or [])
     extra = f" _(+{alternatives} phrasings)_" if alternatives else ""
-    return f"{icon} *{number}.* {preview(topic.get('question', ''), 300)}{extra}"
+    asked = asked_this_week(int(topic.get("asked_this_week") or 0))
+    return f"{icon} *{number}.* {preview(topic.get('question', ''), 300)}{extra}{asked}"
 
 
 def pending_deletions(count: int) -> str:
@@ -199,3 +201,71 @@ def bot_does_not_know(owner: str, noted: bool) -> str:
 def ask_failed(owner: str) -> str:
     """The bot could not be looked up at all (publish-api down)."""
     return f"Sorry, I can't reach {owner}'s bot right now. Please try again in a minute."
+
+
+# --- the learning loop: unanswered questions, feedback on answers (issue 11) ------------------
+UNANSWERED_BUTTON = MAIN_BUTTONS[4]
+NO_OPEN_QUESTIONS = ("No open questions: nobody asked your bot anything it could not answer "
+                     "(or you have handled them all).")
+QUESTION_CLOSED = ("That question is no longer open: it was answered, added to a topic or "
+                   "dismissed already.")
+QUESTION_TOO_LONG_FOR_TOPIC = ("That question is longer than a topic's question may be (300 "
+                               "characters). Add a shorter topic for it with \"add a topic\".")
+NO_TOPIC_TO_JOIN = "You have no topics yet, so there is none to add it to. Use *Answer it* instead."
+FEEDBACK_THANKS = "Thanks for telling me! :+1:"
+FEEDBACK_UNKNOWN = ("Sorry, I no longer know which answer that was (only the person who asked "
+                    "can rate an answer, within the hour). Ask again?")
+
+
+def open_questions(shown: int, total: int) -> str:
+    """Header of the open-question list."""
+    noun = "question" if total == 1 else "questions"
+    more = f" Here are the {shown} newest." if shown < total else " Newest first:"
+    return f"You have {total} open {noun} your bot could not answer.{more}"
+
+
+def open_question_line(question: Dict[str, Any]) -> str:
+    """One open question: what was asked, by whom, and what the bot said if it was wrong."""
+    line = (f"“{preview(question.get('question', ''), 300)}” asked by "
+            f"<@{question.get('asker_user_id', '')}>")
+    if question.get("kind") == "wrong_answer":
+        line += (f"\n_Your bot answered “{preview(question.get('given_answer') or '', 300)}”; "
+                 "they marked it unhelpful._")
+    return line
+
+
+def question_answered(question: str, askers: int) -> str:
+    """A topic was made of a question."""
+    who = "The person who asked" if askers == 1 else f"The {askers} people who asked"
+    return (f"Saved “{preview(question, 300)}” as a new topic {PENDING}. {who} will get your "
+            "answer in a DM once you publish.")
+
+
+def question_attached(question: str, topic: str, askers: int) -> str:
+    """A question became another phrasing of a topic."""
+    who = "The person who asked" if askers == 1 else f"The {askers} people who asked"
+    return (f"Added “{preview(question, 300)}” as another way to ask “{preview(topic, 300)}” "
+            f"{PENDING}. {who} will get its answer in a DM once you publish.")
+
+
+def question_dismissed(question: str) -> str:
+    """A question was dismissed."""
+    return f"Dismissed “{preview(question, 300)}”."
+
+
+def pick_topic_for(question: str) -> str:
+    """Asks which topic a question should join; the numbered list follows."""
+    return (f"Which topic should “{preview(question, 300)}” join? Reply with its number or a "
+            "few words of its question:")
+
+
+def told_owner_unhelpful(owner: str) -> str:
+    """The asker marked an answer unhelpful; the owner will hear of it."""
+    return f"Thanks: I've told {owner} that answer didn't help, so they can improve it."
+
+
+def asked_this_week(count: int) -> str:
+    """How often a topic was asked in the last 7 days, for the topic list ('' for never)."""
+    if not count:
+        return ""
+    return " · asked once this week" if count == 1 else f" · asked {count} times this week"

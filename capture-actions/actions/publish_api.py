@@ -123,15 +123,45 @@ class PublishApiClient:
         return self._call("PUT", f"{_owner(team_id, user_id)}/bot/health", body)
 
     def record_unanswered(self, team_id: str, user_id: str, question: str,
-                          asker_team_id: str, asker_user_id: str) -> Dict[str, Any]:
-        """Records a question the owner's bot could not answer. Raises PublishApiError."""
+                          asker_team_id: str, asker_user_id: str,
+                          **wrong_answer: Any) -> Dict[str, Any]:
+        """Records a question the owner's bot could not answer, or (`kind="wrong_answer"`,
+        `given_answer`, `topic_id`) one whose answer the asker marked unhelpful. Raises
+        PublishApiError (status 429: the asker's hourly asks to this owner are used up)."""
         body = {"question": question, "asker_team_id": asker_team_id,
-                "asker_user_id": asker_user_id}
+                "asker_user_id": asker_user_id, **wrong_answer}
         return self._call("POST", f"{_owner(team_id, user_id)}/unanswered", body)
 
-    def list_unanswered(self, team_id: str, user_id: str) -> List[Dict[str, Any]]:
-        """The owner's unanswered questions, newest first. Raises PublishApiError."""
-        return self._call("GET", f"{_owner(team_id, user_id)}/unanswered")["unanswered"]
+    def list_unanswered(self, team_id: str, user_id: str,
+                        state: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The owner's questions (of one state, e.g. `open`), newest first. Raises
+        PublishApiError."""
+        query = f"?state={quote(state, safe='')}" if state else ""
+        return self._call("GET", f"{_owner(team_id, user_id)}/unanswered{query}")["unanswered"]
+
+    def answer_question(self, team_id: str, user_id: str, question_id: Any,
+                        answer: str) -> Dict[str, Any]:
+        """Makes a topic of an open question: `{"questions": [...], "topic": {...}}`. Raises
+        PublishApiError (Conflict `question_closed`, Rejected naming `question`)."""
+        return self._call("POST", f"{_question(team_id, user_id, question_id)}/answer",
+                          {"answer": answer})
+
+    def attach_question(self, team_id: str, user_id: str, question_id: Any,
+                        topic_id: Any) -> Dict[str, Any]:
+        """Adds an open question to a topic as another phrasing. Raises PublishApiError."""
+        return self._call("POST", f"{_question(team_id, user_id, question_id)}/attach",
+                          {"topic_id": int(topic_id)})
+
+    def dismiss_question(self, team_id: str, user_id: str, question_id: Any) -> Dict[str, Any]:
+        """Closes an open question unanswered. Raises PublishApiError."""
+        return self._call("POST", f"{_question(team_id, user_id, question_id)}/dismiss")
+
+    def record_ask(self, team_id: str, user_id: str, asker_team_id: str, asker_user_id: str,
+                   topic_id: Optional[int] = None) -> Dict[str, Any]:
+        """Logs an ask the owner's bot answered (from `topic_id`). Raises PublishApiError."""
+        body = {"asker_team_id": asker_team_id, "asker_user_id": asker_user_id,
+                "topic_id": topic_id}
+        return self._call("POST", f"{_owner(team_id, user_id)}/asks", body)
 
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         return self._request(method, path, body)[0]
@@ -185,6 +215,10 @@ def _error_from(method: str, path: str, response: requests.Response) -> PublishA
 
 def _owner(team_id: str, user_id: str) -> str:
     return f"/v1/users/{quote(team_id, safe='')}/{quote(user_id, safe='')}"
+
+
+def _question(team_id: str, user_id: str, question_id: Any) -> str:
+    return f"{_owner(team_id, user_id)}/unanswered/{quote(str(question_id), safe='')}"
 
 
 def _topic(team_id: str, user_id: str, topic_id: Any) -> str:

@@ -52,7 +52,7 @@ def topic_list(topics: List[Dict[str, Any]], pending_deletions: int) -> List[Mes
     published = sum(1 for topic in topics if topic.get("state") == "published")
     summary = messages.list_summary(len(topics), published)
     lines = [messages.list_line(number, topic) for number, topic in enumerate(topics, 1)]
-    chunks = _pack(lines)
+    chunks = pack_lines(lines)
     out = []
     for index in range(0, len(chunks), TOPIC_BLOCKS_PER_MESSAGE):
         part = chunks[index:index + TOPIC_BLOCKS_PER_MESSAGE]
@@ -66,7 +66,7 @@ def topic_list(topics: List[Dict[str, Any]], pending_deletions: int) -> List[Mes
     return out
 
 
-def _pack(lines: List[str]) -> List[tuple]:
+def pack_lines(lines: List[str]) -> List[tuple]:
     """Groups lines into section texts of at most MAX_SECTION_CHARS: (first, last, text)."""
     chunks: List[tuple] = []
     current: List[str] = []

@@ -24,7 +24,7 @@ def agent(concierge_model):
 def test_every_flow_has_test_stories():
     names = {path.stem for path in STORY_FILES}
     assert {"test_greet_help_fallback", "test_add_topic", "test_topics_publish",
-            "test_ask_user"} <= names
+            "test_ask_user", "test_learning_loop"} <= names
 
 
 @pytest.mark.slow

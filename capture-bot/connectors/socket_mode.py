@@ -16,10 +16,12 @@ token, and nobody else can write to it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Mapping, Optional
 
+import aiohttp
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
@@ -80,9 +82,11 @@ class SocketModeReceiver:
         self._app_token = app_token
         self._api_url = api_url
         self.client: Optional[SocketModeClient] = None
+        self._connecting: Optional[asyncio.Future] = None
 
     async def start(self) -> None:
-        """Opens the connection (in the running event loop).
+        """Opens the connection (in the running event loop); while Slack is unreachable, the
+        client keeps trying in the background.
 
         Raises:
             InvalidConfigException: Slack refused SLACK_APP_TOKEN.
@@ -99,10 +103,14 @@ class SocketModeReceiver:
             raise InvalidConfigException(
                 f"Slack refused SLACK_APP_TOKEN in apps.connections.open: "
                 f"{error.response.get('error')}") from None
-        await self.client.connect()
-        logger.info("Connected to Slack in Socket Mode")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("Slack's Web API is unreachable (%s); connecting in the background",
+                           type(error).__name__)
+        self._connecting = asyncio.ensure_future(self.client.connect())
 
     async def stop(self) -> None:
+        if self._connecting is not None:
+            self._connecting.cancel()
         if self.client is not None:
             await self.client.close()
 

@@ -123,6 +123,29 @@ def test_a_disconnect_notice_opens_a_new_connection(concierge, slack, sockets):
     assert slack.wait_for_posts(1, channel=dm, timeout=20)[0].args["text"].startswith(GREETING)
 
 
+def test_the_concierge_connects_once_an_unreachable_slack_answers(ports, logs, concierge_model,
+                                                                   action_server):
+    later = free_port(ports)
+    with SocketModeServer() as sockets:
+        server = start_concierge(free_port(ports), concierge_model, logs,
+                                 f"http://127.0.0.1:{later}/api/", action_server.url,
+                                 extra_env={"SLACK_APP_TOKEN": APP_TOKEN})
+        try:
+            health = requests.get(server.url + "/webhooks/slack/", timeout=5).json()
+            assert health == {"status": "ok", "socket_mode": False}
+            with SlackApi(bot_token=BOT_TOKEN, port=later, app_token=APP_TOKEN,
+                          socket_mode=sockets) as slack:
+                slack.add_user("U0ALICE", "alice", "Alice")
+                sockets.wait_for(lambda: sockets.hellos >= 1, timeout=60)
+                dm = channel_id()
+                sockets.wait_for_ack(sockets.send_event(
+                    message_event(TEAM, "U0ALICE", "hi", channel=dm)))
+                assert slack.wait_for_posts(1, channel=dm, timeout=20)[0].args["text"].startswith(
+                    GREETING)
+        finally:
+            server.stop()
+
+
 def test_a_refused_app_token_stops_the_start_naming_the_variable(ports, logs, concierge_model,
                                                                  slack, action_server):
     env = {"SLACK_APP_TOKEN": "xapp-1-not-the-right-one"}

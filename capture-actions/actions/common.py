@@ -84,6 +84,8 @@ def failure_message(error: PublishApiError) -> str:
         return messages.rejected(error.field, error.code)
     if error.code == "topic_not_found":
         return messages.TOPIC_GONE
+    if error.code == "rate_limited":
+        return messages.RATE_LIMITED
     return messages.UNEXPECTED
 
 

@@ -212,6 +212,8 @@ QUESTION_CLOSED = ("That question is no longer open: it was answered, added to a
 QUESTION_TOO_LONG_FOR_TOPIC = ("That question is longer than a topic's question may be (300 "
                                "characters). Add a shorter topic for it with \"add a topic\".")
 NO_TOPIC_TO_JOIN = "You have no topics yet, so there is none to add it to. Use *Answer it* instead."
+RATE_LIMITED = ("You have asked this person's bot a lot in the last hour; please wait a while "
+                "before asking or rating again.")
 FEEDBACK_THANKS = "Thanks for telling me! :+1:"
 FEEDBACK_UNKNOWN = ("Sorry, I no longer know which answer that was (only the person who asked "
                     "can rate an answer, within the hour). Ask again?")

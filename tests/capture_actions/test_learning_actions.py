@@ -164,3 +164,15 @@ def test_show_my_topics_says_how_often_each_was_asked_this_week(executor, publis
             "asker_team_id": team, "asker_user_id": asker, "topic_id": topic["id"]})
     listing = said(run(executor, "action_show_topics", tracker("show my topics", team=team)))
     assert "Where is the coffee? · asked 3 times this week" in listing
+
+
+def test_a_rate_limited_thumbs_down_says_so_and_records_nothing(executor, publish_api, team):
+    for _ in range(30):  # publish-api's default ASKS_PER_ASKER_PER_HOUR
+        publish_api.call("POST", f"/v1/users/{team}/{OWNER}/asks",
+                         json={"asker_team_id": team, "asker_user_id": "U0BOB"})
+    answered = {"owner_team_id": team, "owner_user_id": OWNER, "owner_label": "@Alice",
+                "question": "q?", "answer": "a.", "topic_id": None}
+    down = run(executor, "action_answer_feedback", _feedback(
+        "answer_unhelpful", "r1", team, slots={"answered_asks": {"r1": answered}}))
+    assert messages.RATE_LIMITED in said(down)
+    assert questions(publish_api, team) == []

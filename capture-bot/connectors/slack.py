@@ -49,6 +49,9 @@ PROFILE_TIMEOUT_SECONDS = 2.0
 # 50 blocks) stay far below this; anything bigger is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
 NAME_CACHE_SIZE = 5_000
+# On a stop, how long messages already acknowledged may take to be answered; below the 10 s
+# that `docker stop` and our test harness allow before SIGKILL.
+DRAIN_TIMEOUT_SECONDS = 8.0
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -213,6 +216,10 @@ class SlackConnector(SlackInput):
             # concierge serves nothing else that takes bodies).
             app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
 
+        @slack_webhook.listener("before_server_stop")
+        async def finish_messages(_app: Any, _loop: Any) -> None:
+            await self.drain()
+
         @slack_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -222,6 +229,18 @@ class SlackConnector(SlackInput):
             return await self._handle(request, on_new_message)
 
         return slack_webhook
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> None:
+        """Waits for the messages being handled. Slack got its 200 for each at once and will
+        not send them again: a stop (deploy, restart) that cut them off would lose them."""
+        pending = set(self._background_tasks)
+        if not pending:
+            return
+        logger.info("Stopping: finishing %d message(s) first", len(pending))
+        _done, unfinished = await asyncio.wait(pending, timeout=timeout)
+        if unfinished:
+            logger.warning("Stopped with %d message(s) unanswered after %.0f s",
+                           len(unfinished), timeout)
 
     async def _handle(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if not self.is_request_from_slack_authentic(request):

@@ -122,7 +122,7 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
                "-p", str(port), "--credentials", str(credentials),
                "--endpoints", str(endpoints)]
     log_path = log_dir / f"concierge-{port}.log"
-    process = subprocess.Popen(command, cwd=BOT_DIR, env=env, stdout=log_path.open("wb"),
+    process = subprocess.Popen(command, cwd=BOT_DIR, env=env, stdout=log_path.open("ab"),
                                stderr=subprocess.STDOUT)
     server = Process(f"http://127.0.0.1:{port}", process, log_path)
     _wait_ready(server, "/webhooks/slack/", 120)

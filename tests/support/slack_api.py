@@ -51,6 +51,7 @@ class SlackCall:
     token: Optional[str]
     ok: bool
     error: Optional[str] = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for latencies)
 
 
 @dataclass

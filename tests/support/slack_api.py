@@ -74,6 +74,8 @@ class SlackApi:
     port: int = 0
     calls: List[SlackCall] = field(default_factory=list)
     users: Dict[str, SlackUser] = field(default_factory=dict)
+    # Seconds a Web API method takes to answer, to model a slow Slack (e.g. {"users.info": 2}).
+    latency: Dict[str, float] = field(default_factory=dict)
     app_token: str = "xapp-1-A0CONCIERGE-test"
     socket_mode: Any = None  # a slack_socket.SocketModeServer
 
@@ -147,6 +149,8 @@ class SlackApi:
 
     def answer(self, method: str, args: Dict[str, Any], token: Optional[str]) -> Dict[str, Any]:
         """Slack's answer to one call (also records it)."""
+        if self.latency.get(method):
+            time.sleep(self.latency[method])  # the modelled latency, not a synchronisation
         error = self._error_for(method, args, token)
         self.record(SlackCall(method, args, token, ok=error is None, error=error))
         if error:

@@ -83,11 +83,12 @@ show_settings() {
 # Each service runs in its own process group (job control), so the terminal's Ctrl-C reaches
 # only this script, which then stops them in reverse order and waits for them.
 set -m
-pids=() names=()
+pids=() names=() offsets=()
 # start NAME COMMAND...: run in the background; output to <var>/log/NAME.log, and its error
 # lines (ERROR, CRITICAL, a traceback's last line), prefixed, here.
 start() {
   local name=$1; shift
+  offsets+=("$(stat -c %s "$var/log/$name.log" 2>/dev/null || echo 0)")
   "$@" > >(trap '' INT TERM; tee -a "$var/log/$name.log" | errors_of "$name") 2>&1 &
   pids+=("$!") names+=("$name")
 }
@@ -95,10 +96,14 @@ errors_of() {
   grep --line-buffered -E '(^|[^A-Za-z])(ERROR|CRITICAL|FATAL)([^A-Za-z]|$)|^[A-Za-z_.]*(Error|Exception): ' \
     | sed -u "s/^/$(printf '%-15s' "$1")| /" >&2
 }
-pid_of() {
+# pid_of NAME, offset_of NAME: a service's process, and where this run's part of its log begins.
+pid_of() { of_service "$1" pids; }
+offset_of() { of_service "$1" offsets; }
+of_service() {
   local i
+  local -n values=$2
   for i in "${!names[@]}"; do
-    if [ "${names[i]}" = "$1" ]; then echo "${pids[i]}"; fi
+    if [ "${names[i]}" = "$1" ]; then echo "${values[i]}"; fi
   done
 }
 # ready NAME ADDRESS: the one line a service gets when it answers.
@@ -122,20 +127,22 @@ stop() {
 }
 
 # wait_ready NAME URL TIMEOUT: poll URL until it answers 200; fail if service NAME exits first
-# (showing the end of its log). URL may be log:TEXT, to wait for TEXT in the service's log.
+# (showing the end of its log). URL may be log:TEXT, to wait for TEXT in this run's part of the
+# service's log.
 wait_ready() {
-  "$rasa_python" - "$1" "$2" "$(pid_of "$1")" "$3" "$var/log/$1.log" <<'EOF' \
+  "$rasa_python" - "$1" "$2" "$(pid_of "$1")" "$3" "$var/log/$1.log" "$(offset_of "$1")" <<'EOF' \
     || { tail -n 20 "$var/log/$1.log" >&2; stop; exit 1; }
 import os, sys, time, urllib.request
-name, url, pid, timeout, log = (sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
-                                sys.argv[5])
+name, url, pid, timeout, log, offset = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
+                                        float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
 deadline = time.monotonic() + timeout
 while time.monotonic() < deadline:
     try:
         os.kill(pid, 0)
         if url.startswith("log:"):
-            with open(log, errors="replace") as lines:
-                if url[4:] in lines.read():
+            with open(log, "rb") as lines:
+                lines.seek(offset)
+                if url[4:].encode() in lines.read():
                     sys.exit(0)
         else:
             with urllib.request.urlopen(url, timeout=2) as answer:
@@ -187,6 +194,12 @@ fi
 start bot-pool env -C publish-broker PYTHONPATH="$repo/publish-broker" \
   POOL_MODELS_DIR="$BOT_MODELS_DIR" POOL_HOST=127.0.0.1 POOL_PORT="$POOL_PORT" \
   "$rasa_python" -m publish_broker.pool
+# The concierge takes longest to start (Rasa and TensorFlow load its model): it starts as soon
+# as its model exists, while the others start.
+concierge_model || { stop; exit 1; }
+start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
+  "$rasa_python" -m rasa run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \
+  -p "$CONCIERGE_PORT" --credentials credentials.yml --endpoints "$var/concierge/endpoints.yml"
 wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" 60
 ready bot-pool "http://127.0.0.1:$POOL_PORT"
 # The broker and the action server call publish-api with tokens of their own (API_TOKEN in
@@ -205,15 +218,11 @@ if $playground; then
   wait_ready playground "http://127.0.0.1:$PLAYGROUND_PORT/health" 60
   ready playground "http://127.0.0.1:$PLAYGROUND_PORT (Slack stand-in: $SLACK_API_URL)"
 fi
-concierge_model || { stop; exit 1; }
-start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
-  "$rasa_python" -m rasa run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \
-  -p "$CONCIERGE_PORT" --credentials credentials.yml --endpoints "$var/concierge/endpoints.yml"
-wait_ready publish-broker "log: ready." 120
+wait_ready publish-broker "log: ready." 180
 ready publish-broker "queue $PUBLISH_QUEUE on ${BROKER_URL%%:*}"
 wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
 ready capture-actions "http://127.0.0.1:$ACTIONS_PORT"
-wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" 180
+wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" 240
 ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/webhook"
 if $playground; then
   echo "run-local: ready. Open http://127.0.0.1:$PLAYGROUND_PORT : a local Slack workspace with the concierge."

@@ -24,7 +24,7 @@ class OwnersError(RuntimeError):
 @dataclass
 class OwnerView:
     """One person's topics, bot and asks per day (None: publish-api has no ask log); `known`
-    is False for someone publish-api has never seen (they never talked to the concierge)."""
+    is False for someone publish-api has never seen as an owner (never taught the concierge)."""
 
     known: bool = True
     topics: List[Dict[str, Any]] = field(default_factory=list)
@@ -45,7 +45,7 @@ class Owners:
         """The person's topics, bot and asks per day. Raises OwnersError."""
         base = f"/v1/users/{team_id}/{user_id}"
         topics = self._get(base + "/topics")
-        if topics is None:  # not a user of publish-api yet: never talked to the concierge
+        if topics is None:  # not an owner in publish-api yet: never taught the concierge
             return OwnerView(known=False)
         asks = self._get(base + "/asks/daily", {"days": CHART_DAYS})
         return OwnerView(True, topics.get("topics") or [], self._get(base + "/bot"),

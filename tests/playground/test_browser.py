@@ -176,9 +176,10 @@ def test_alice_teaches_and_publishes_by_clicking_and_bob_gets_her_answer(product
         page.type(f"ask @alice {PARAPHRASE}")
         page.wait_for(f"@Alice says: {ANSWER}", timeout=60)
         assert "Your bot is live" not in page.conversation()  # Alice's notice stays hers
-        # Beside the chat, Alice's asks per day from publish-api's ask log: a bar per day.
-        wait_until(lambda: "Asks, 7 days:" in page.panel(), timeout=30, interval=0.5,
-                   what="the asks chart")
+        # Beside the chat, Alice's asks per day from publish-api's ask log: a bar per day, and
+        # Bob's ask counted as answered.
+        wait_until(lambda: "Asks, 7 days: 1 answered, 0 unanswered" in page.panel(),
+                   timeout=30, interval=0.5, what="Bob's ask in Alice's chart")
         assert len(browser.find_elements(page.by.CSS_SELECTOR,
                                          "#owner-UALICE svg.chart rect.answered")) == 7
         _screenshot(browser, "playground-ask.png")

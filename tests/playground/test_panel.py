@@ -53,7 +53,7 @@ def test_topics_bot_and_asks_per_day(services):
     heights = [float(h) for h in re.findall(r'class="answered"[^>]*height="([\d.]+)"', alice_part)]
     assert len(heights) == 7 and heights[-1] == pytest.approx(70 * 2 / 3) and sum(heights[:-1]) == 0
     bob_part = panel[panel.index('id="owner-UBOB"'):]
-    assert "Has not talked to the concierge yet." in bob_part and "Asks" not in bob_part
+    assert "No topics yet." in bob_part and "Asks" not in bob_part
 
 
 def test_the_playground_token_cannot_write(services):

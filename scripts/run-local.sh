@@ -206,7 +206,7 @@ ready bot-pool "http://127.0.0.1:$POOL_PORT"
 # their environment), which reach only the routes each needs.
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
 start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API_TOKEN="$BROKER_API_TOKEN" \
-  "$rasa_python" -m celery -A publish_broker.celery_app worker --pool solo --loglevel INFO \
+  "$rasa_python" -m celery -A publish_broker.celery_app worker --beat --pool solo --loglevel INFO \
   --without-gossip --without-mingle --without-heartbeat --hostname "run-local@%h"
 # rasa-sdk (behind ACTIONS_TOKEN) listens on all interfaces unless SANIC_HOST says otherwise.
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \

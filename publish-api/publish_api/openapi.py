@@ -115,6 +115,13 @@ OPERATIONS = [
     ("get", "/v1/jobs/{job_id}", "Read a publish job", None, {"200": s.JobOut}),
     (
         "post",
+        "/v1/jobs/sweep",
+        "Fail jobs whose lease expired, resend stale queued ones (broker)",
+        None,
+        {"200": s.SweepOut},
+    ),
+    (
+        "post",
         "/v1/jobs/{job_id}/transitions",
         "Move a job to its next state (broker)",
         s.TransitionIn,

@@ -264,6 +264,11 @@ class JobOut(BaseModel):
     lease_expires_at: datetime | None
 
 
+class SweepOut(BaseModel):
+    failed: list[JobOut]
+    resent: list[int]
+
+
 class JobEnvelope(BaseModel):
     job: JobOut
 

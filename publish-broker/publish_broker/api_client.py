@@ -36,6 +36,11 @@ class PublishApiClient:
         body = {"state": state, **fields, **({"claim": claim} if claim else {})}
         return self._call("POST", f"/v1/jobs/{job_id}/transitions", body)
 
+    def sweep(self) -> dict:
+        """Fail the jobs whose lease expired, send stale queued ones again: {"failed": [jobs],
+        "resent": [ids]}. Raises ApiUnavailable, ApiRejected."""
+        return self._call("POST", "/v1/jobs/sweep")
+
     def claim_digest(self, team_id: str, user_id: str) -> dict:
         """The owner's questions no digest named yet, now marked named, or `retry_after`
         seconds to wait. Raises ApiUnavailable, ApiRejected."""

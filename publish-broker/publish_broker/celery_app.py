@@ -31,6 +31,14 @@ def make_celery() -> Celery:
         task_soft_time_limit=config.TASK_SOFT_TIME_LIMIT_S,
         task_time_limit=config.TASK_TIME_LIMIT_S,
         broker_transport_options=_confirmed_publishing(config.BROKER_URL),
+        # `worker -B` runs the sweep: a job whose worker was killed (its message lost on the
+        # SQLite transport) is failed and its owner told, without waiting for their next
+        # publish. Kept in memory: an interval needs no schedule file, and a second beat (two
+        # workers with -B) only sweeps twice, which changes nothing.
+        beat_scheduler="celery.beat:Scheduler",
+        beat_schedule={"sweep-jobs": {
+            "task": "publish_broker.sweep", "schedule": config.SWEEP_INTERVAL_S,
+            "options": {"expires": config.SWEEP_INTERVAL_S}}},
     )
     return app
 

@@ -44,6 +44,8 @@ class Settings:
     TASK_MAX_RETRIES: int = 40
     TASK_SOFT_TIME_LIMIT_S: float = 480.0
     TASK_TIME_LIMIT_S: float = 540.0
+    # How often the worker's beat asks publish-api to fail jobs whose worker is gone.
+    SWEEP_INTERVAL_S: float = 60.0
 
 
 # process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa

@@ -17,6 +17,7 @@ import logging
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
+from . import notify
 from .celery_app import app
 from .errors import (
     ApiRejected,
@@ -77,6 +78,20 @@ def _fail(job_id: int, reason: str, claim: str | None) -> None:
         publisher().fail(publisher().api.job(job_id), reason, claim)
     except BrokerError as exc:
         logger.error("job %s: could not record its failure (%s)", job_id, exc)
+
+
+@app.task(name="publish_broker.sweep", autoretry_for=(ApiUnavailable,), retry_backoff=True,
+          retry_jitter=True, max_retries=3)
+def sweep() -> dict:
+    """Run by beat: fail the jobs whose worker is gone and tell their owners; publish-api sends
+    lost queued jobs again. Idempotent: a failed job is listed by one sweep only.
+
+    Raises ApiUnavailable (retried a few times; the next sweep comes anyway).
+    """
+    swept = publisher().api.sweep()
+    for job in swept["failed"]:
+        publisher().notifier.tell(job["user_id"], notify.failed_message(job["error"]))
+    return {"failed": len(swept["failed"]), "resent": len(swept["resent"])}
 
 
 @app.task(name="publish_broker.question_digest", bind=True, acks_late=True,

@@ -1,6 +1,7 @@
 """kombu's SQLite transport (`make run`'s default) loses the message of a worker killed with -9
-(it hides a message when fetched, restores it only at a clean shutdown): the job's lease makes the
-owner's next publish recover it instead of being blocked for good."""
+(it hides a message when fetched, restores it only at a clean shutdown): once the job's lease
+expires, the worker's periodic sweep fails it and tells the owner, whose next publish proceeds
+instead of being blocked for good."""
 
 from __future__ import annotations
 
@@ -16,22 +17,26 @@ from tests.support.services import (
     start_publish_api,
     wait_until,
 )
+from tests.support.slack_api import SlackApi
 
 pytestmark = pytest.mark.slow
 
 OWNER = "/v1/users/T0SQLITE/UALICE"
 LEASE_S = 20
+SLACK_BOT_TOKEN = "xoxb-test-sqlite"
 
 
 @pytest.fixture
-def sqlite_stack(tmp_path):
+def sqlite_stack(tmp_path, slack):
     broker = f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}"
     api = start_publish_api(5094, tmp_path, broker_url=broker, JOB_LEASE_S=str(LEASE_S))
-    settings = {"BROKER_URL": broker, "BOT_PORT_RANGE": "5250-5259"}
+    settings = {"BROKER_URL": broker, "BOT_PORT_RANGE": "5250-5259", "SWEEP_INTERVAL_S": "2",
+                "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url}
     models, workers = tmp_path / "bots", []
 
     def start_worker(name: str = "worker"):
-        workers.append(start_broker_worker(api, tmp_path, models, name=name, **settings))
+        workers.append(start_broker_worker(api, tmp_path, models, name=name, beat=True,
+                                           **settings))
 
     try:
         start_worker()
@@ -44,7 +49,14 @@ def sqlite_stack(tmp_path):
         api.stop()
 
 
-def test_a_job_lost_with_a_killed_worker_is_recovered_by_the_next_publish(sqlite_stack):
+@pytest.fixture
+def slack():
+    with SlackApi(bot_token=SLACK_BOT_TOKEN) as server:
+        yield server
+
+
+def test_a_job_lost_with_a_killed_worker_is_failed_and_the_next_publish_proceeds(sqlite_stack,
+                                                                                  slack):
     api, workers, start_worker = sqlite_stack
     api.call("PUT", OWNER, json={"display_name": "Alice"})
     for i in range(40):  # trains for long enough to be caught in the act
@@ -61,6 +73,12 @@ def test_a_job_lost_with_a_killed_worker_is_recovered_by_the_next_publish(sqlite
     lease = datetime.fromisoformat(stuck["lease_expires_at"])
     wait_until(lambda: datetime.now(timezone.utc) > lease, timeout=LEASE_S + 10,
                what="the lease to expire")
+    # No publish: the sweep fails it and tells Alice why.
+    told = slack.wait_for(lambda calls: [c for c in calls if c.method == "chat.postMessage"
+                                         and c.args.get("channel") == "UALICE"], timeout=30)
+    assert _job(api, lost["id"])["state"] == "failed"
+    failure = [c.args["text"] for c in told if c.args.get("channel") == "UALICE"]
+    assert len(failure) == 1 and "timed out" in failure[0], failure
 
     response = api.call("POST", f"{OWNER}/publish")  # the same content
     assert response.status_code == 202, response.text

@@ -136,6 +136,46 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(api_with, owner, publ
     assert _publish(api, owner)[1]["id"] == job["id"] and published_tasks.drain() == []
 
 
+def test_the_sweep_fails_a_job_whose_worker_is_gone_without_another_publish(
+        api_with, owner, published_tasks):
+    api = api_with(JOB_LEASE_S=0.5)
+    api.post(f"{owner}/topics", TOPIC)
+    _, stuck = _publish(api, owner)
+    claimed = _walk(api, stuck["id"], "training")  # then its worker is killed (-9)
+    published_tasks.drain()
+    assert stuck["id"] not in _swept(api)["failed"]  # its lease still runs
+    _wait_past(claimed["lease_expires_at"])
+
+    swept = api.post("/v1/jobs/sweep", {}).get_json()
+    failed = [job for job in swept["failed"] if job["id"] == stuck["id"]]
+    assert len(failed) == 1 and "timed out" in failed[0]["error"]
+    assert failed[0]["user_id"] == owner.rsplit("/", 1)[1]  # the broker tells this owner
+    assert api.get(f"/v1/jobs/{stuck['id']}").get_json()["state"] == "failed"
+    assert stuck["id"] not in _swept(api)["failed"]  # told once
+    assert published_tasks.drain() == []
+
+
+def test_the_sweep_sends_a_stale_queued_job_again(api_with, owner, published_tasks):
+    api = api_with(QUEUED_RESEND_S=0.5)
+    api.post(f"{owner}/topics", TOPIC)
+    _, job = _publish(api, owner)
+    published_tasks.drain()  # the broker loses it
+    assert job["id"] not in _swept(api)["resent"]  # not stale yet
+    _wait_past(job["updated_at"], extra_s=0.5)
+
+    assert job["id"] in _swept(api)["resent"]
+    assert published_tasks.drain() == [{"task": "publish_broker.publish", "args": [job["id"]]}]
+    assert job["id"] not in _swept(api)["resent"]  # sent again once, not on every sweep
+    assert api.get(f"/v1/jobs/{job['id']}").get_json()["state"] == "queued"
+
+
+def _swept(api) -> dict:
+    response = api.post("/v1/jobs/sweep", {})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    return {"failed": [job["id"] for job in body["failed"]], "resent": body["resent"]}
+
+
 @contextmanager
 def _refusing(queue_name: str):
     """A RabbitMQ policy that makes the queue refuse every message (nack with confirms)."""

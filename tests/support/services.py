@@ -7,6 +7,7 @@ interpreter comes from PUBLISH_API_PYTHON (set by `make test`) or the repo's `.a
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -136,8 +137,9 @@ class BrokerWorker:
     log_path: Path
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would: no chance to ack or clean up."""
-        self.process.kill()
+        """SIGKILL to the worker and its children (its beat), as a crash of its container
+        would: no chance to ack or clean up. The pool runs in a session of its own."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
@@ -152,9 +154,10 @@ class BrokerWorker:
 
 
 def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: str = "worker",
-                        **settings: str) -> BrokerWorker:
+                        beat: bool = False, **settings: str) -> BrokerWorker:
     """Start `celery worker` for `api`'s queue, with the process runtime (a local bot pool on a
-    port of its models directory's, unless POOL_PORT says otherwise) unless overridden."""
+    port of its models directory's, unless POOL_PORT says otherwise) unless overridden; with
+    `beat`, also its periodic sweep (`--beat`, as `make run` and the image run it)."""
     env = {**os.environ, "API_TOKEN": api.token, "PUBLISH_API_URL": api.url,
            "BROKER_URL": BROKER_URL, "PUBLISH_QUEUE": api.queue, "BOT_RUNTIME": "process",
            "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN, "BOT_MODELS_DIR": str(models_dir),
@@ -164,7 +167,8 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
     command = [os.environ.get("BROKER_PYTHON", _rasa_python()), "-m", "celery",
                "-A", "publish_broker.celery_app", "worker", "--pool", "solo",
                "--loglevel", "INFO", "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+               "--without-gossip", "--without-mingle", "--without-heartbeat",
+               *(["--beat"] if beat else [])]
     process = subprocess.Popen(command, cwd=REPO / "publish-broker", env=env,
                                stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
                                start_new_session=True)

@@ -21,9 +21,10 @@ from ..settings import Settings
 PUBLIC_ENDPOINTS = {"meta.health", "meta.openapi"}
 
 # The broker reads a job and the version it builds, and moves the job on (the last move sets
-# the bot's endpoint); it claims owners' question digests and the answers owed to askers.
+# the bot's endpoint); it sweeps jobs whose worker is gone; it claims owners' question digests
+# and the answers owed to askers.
 BROKER_ENDPOINTS = frozenset({
-    "jobs.get_job", "jobs.transition", "jobs.get_version",
+    "jobs.get_job", "jobs.transition", "jobs.get_version", "jobs.sweep",
     "owners.claim_digest", "jobs.list_deliveries", "jobs.mark_delivered",
 })
 

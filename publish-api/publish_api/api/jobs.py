@@ -24,6 +24,13 @@ def transition(job_id: int):
     return jsonify(publishing.transition(get_session(), job_id, change, policy))
 
 
+@bp.post("/jobs/sweep")
+def sweep():
+    extensions = current_app.extensions
+    return jsonify(publishing.sweep(get_session(), extensions["publish_queue"],
+                                    extensions["job_policy"]))
+
+
 @bp.get("/versions/<int:version_id>")
 def get_version(version_id: int):
     return jsonify(publishing.get_version(get_session(), version_id))

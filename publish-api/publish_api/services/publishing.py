@@ -1,10 +1,11 @@
 """Publishing: immutable versions, the job state machine, and handing jobs to the broker.
 
 A job in training or deploying holds a lease (`JOB_LEASE_S`) that every broker transition renews.
-A job whose lease expired has lost its worker or its message: the owner's next publish, or the
-claim of another of their jobs, fails it ("timed out") so that it blocks nothing. A job still
-`queued` after `QUEUED_RESEND_S` may have lost its message: an unchanged publish sends it again
-(tasks pass ids and claim the job, so a duplicate message does no harm).
+A job whose lease expired has lost its worker or its message: the owner's next publish, the
+claim of another of their jobs, or the broker's periodic sweep fails it ("timed out") so that it
+blocks nothing. A job still `queued` after `QUEUED_RESEND_S` may have lost its message: an
+unchanged publish, or the sweep, sends it again (tasks pass ids and claim the job, so a
+duplicate message does no harm).
 """
 
 from __future__ import annotations
@@ -110,6 +111,38 @@ def expire_leases(session: Session, owner_id: int, keep: int | None = None) -> N
         if job.id != keep and _lease_expired(job):
             logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
             _fail(session, job, TIMED_OUT_ERROR)
+
+
+def sweep(session: Session, queue: PublishQueue, policy: JobPolicy) -> dict:
+    """What the owners' next publishes would do, for owners who do not publish again: fail
+    the jobs whose lease expired (their worker, or its message, is gone) and send again the
+    tasks of jobs queued too long. Idempotent; the broker runs it periodically.
+
+    Returns {"failed": [job views, to tell their owners], "resent": [job ids]}.
+    """
+    failed, resent = [], []
+    for job_id in session.scalars(select(Job.id).where(Job.state.in_(ACTIVE_STATES))).all():
+        job = _job(session, job_id, lock=True)
+        if job.state in ACTIVE_STATES and _lease_expired(job):
+            logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
+            _fail(session, job, TIMED_OUT_ERROR)
+            failed.append(job_view(job))
+        session.commit()
+    queued_before = utcnow() - policy.resend_queued_after
+    stale = select(Job.id).where(Job.state == "queued", Job.updated_at < queued_before)
+    for job_id in session.scalars(stale).all():
+        job = _job(session, job_id, lock=True)
+        if not _stale_queued(session, job, policy):
+            session.commit()
+            continue
+        logger.warning("job %s queued since %s: resending", job.id, job.updated_at)
+        try:
+            _commit_and_send(session, job, queue)
+        except QueueUnavailable:
+            failed.append(job_view(_job(session, job_id)))
+            break  # the queue is down: the next sweep tries the others
+        resent.append(job.id)
+    return {"failed": failed, "resent": resent}
 
 
 def _lease_expired(job: Job) -> bool:

@@ -65,6 +65,7 @@ image-locks:
 	$(PY310) scripts/lock-images.py
 
 # The whole Docker Compose stack: images, `docker-compose up`, an ask through Slack's protocol.
+# Only the compose test: `make test` runs the other modules of tests/stack already.
 stack-test: envs wordnet
 	FAQBOT_STACK_TEST=1 NLTK_DATA=$${NLTK_DATA:-$$HOME/.cache/faqbot/nltk_data} \
-	  $$(cat .rasa-env)/bin/python -m pytest tests/stack $(PYTEST_ARGS)
+	  $$(cat .rasa-env)/bin/python -m pytest tests/stack/test_compose.py $(PYTEST_ARGS)

@@ -142,7 +142,9 @@ def blueprint(connector: SlackConnector, on_new_message: OnNewMessage, app_token
 
     @socket_mode.listener("before_server_stop")
     async def disconnect(_app: Any, _loop: Any) -> None:
+        # No new envelopes, then answer the acknowledged ones: Slack will not send them again.
         await receiver.stop()
+        await connector.drain()
 
     @socket_mode.route("/", methods=["GET"])
     async def health(_: Request) -> HTTPResponse:

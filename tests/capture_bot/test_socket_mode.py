@@ -147,6 +147,27 @@ def test_the_concierge_connects_once_an_unreachable_slack_answers(ports, logs, c
             server.stop()
 
 
+def test_an_envelope_acknowledged_before_a_stop_is_answered(ports, logs, concierge_model,
+                                                            action_server):
+    with SocketModeServer() as sockets, SlackApi(
+            bot_token=BOT_TOKEN, port=free_port(ports), app_token=APP_TOKEN, socket_mode=sockets,
+            latency={"users.info": 2.0}) as slow_slack:
+        slow_slack.add_user("U0ALICE", "alice", "Alice")
+        server = start_concierge(free_port(ports), concierge_model, logs, slow_slack.url,
+                                 action_server.url, extra_env={"SLACK_APP_TOKEN": APP_TOKEN})
+        try:
+            sockets.wait_for(lambda: sockets.hellos >= 1)
+            envelope = sockets.send_event(message_event(TEAM, "U0ALICE", "hi",
+                                                        channel="D0STOPPING"))
+            sockets.wait_for_ack(envelope)
+            assert slow_slack.posts(channel="D0STOPPING") == []  # not answered yet
+        finally:
+            server.stop()
+        assert server.process.returncode is not None
+        replies = slow_slack.posts(channel="D0STOPPING")
+        assert len(replies) == 1 and replies[0].args["text"].startswith(GREETING), replies
+
+
 def test_a_refused_app_token_stops_the_start_naming_the_variable(ports, logs, concierge_model,
                                                                  slack, action_server):
     env = {"SLACK_APP_TOKEN": "xapp-1-not-the-right-one"}

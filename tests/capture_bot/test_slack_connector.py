@@ -52,7 +52,8 @@ def test_hi_in_a_dm_gets_the_greeting_with_buttons(webhook, slack):
     assert post.token == "xoxb-test-concierge"
     assert post.args["text"].startswith(GREETING)
     buttons = post.args["blocks"][1]["elements"]
-    assert [b["value"] for b in buttons] == ["/add_topic", "/show_topics", "/publish", "/help"]
+    assert [b["value"] for b in buttons] == [
+        "/add_topic", "/show_topics", "/publish", "/help", "/show_unanswered"]
     assert all(call.ok for call in slack.calls), slack.calls
 
 

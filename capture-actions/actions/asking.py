@@ -92,7 +92,7 @@ async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> Reply
         if error.code == "user_not_found":
             return Reply(messages.unknown_owner(label))
         return Reply(messages.no_bot(label, await _record(owner, asker, question)))
-    label = f"@{bot['display_name']}" if bot.get("display_name") else label
+    label = f"@{messages.escape(bot['display_name'])}" if bot.get("display_name") else label
     if not bot.get("endpoint"):
         return Reply(messages.no_bot(label, await _record(owner, asker, question)))
     return await _ask_bot(bot, owner, asker, question, label)

@@ -4,7 +4,7 @@ assert on it. Texts are Slack mrkdwn; anything a user typed goes through `escape
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 # Slack's limit for the text of a section block; previews stay well below it.
 PREVIEW_CHARS = 1_200
@@ -16,6 +16,10 @@ MAIN_BUTTONS: List[Dict[str, str]] = [
     {"title": "What can you do?", "payload": "/help"},
     {"title": "Unanswered questions", "payload": "/show_unanswered"},
 ]
+CANCEL_BUTTON: Dict[str, str] = {"title": "Cancel", "payload": "/cancel"}
+# Candidate topics offered as buttons: at most 5 buttons, one of them Cancel.
+CHOICE_BUTTONS = 4
+CHOICES_LISTED = 10
 YES_NO_BUTTONS: List[Dict[str, str]] = [
     {"title": "Yes", "payload": "/affirm"},
     {"title": "No", "payload": "/deny"},
@@ -28,6 +32,11 @@ PENDING = "🔴"
 def escape(text: str) -> str:
     """Escapes the three characters Slack's mrkdwn treats as markup (`&`, `<`, `>`)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def count(number: int, noun: str, plural: str = "") -> str:
+    """A count as people write it: "1 topic", "2 topics", "1 phrasing", "1,200 topics"."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -67,6 +76,27 @@ def confirm_topic(question: str, answer: str) -> str:
     return f"Save this topic?\n*Q:* {preview(question, 300)}\n*A:* {preview(answer)}"
 
 
+def ask_new_answer(question: str) -> str:
+    """Asks for the new answer of the chosen topic."""
+    return f"What is the new answer to \"{preview(question, 300)}\"? (up to 3,000 characters)"
+
+
+def ask_alternative(question: str) -> str:
+    """Asks for another way to ask the chosen topic."""
+    return f"How else might people ask \"{preview(question, 300)}\"? (up to 300 characters)"
+
+
+def confirm_delete(question: str) -> str:
+    """Asks before deleting the chosen topic."""
+    return f"Delete the topic \"{preview(question, 300)}\"?"
+
+
+DELETE_BUTTONS: List[Dict[str, str]] = [
+    {"title": "Yes, delete it", "payload": "/affirm"},
+    {"title": "No", "payload": "/deny"},
+]
+
+
 def topic_saved(question: str) -> str:
     """The topic is stored; offers another."""
     return (f"Saved “{preview(question, 300)}” {PENDING} (publish to make it live). "
@@ -90,12 +120,11 @@ def topic_deleted(question: str) -> str:
             "you publish again.")
 
 
-def all_deleted(count: int) -> str:
+def all_deleted(number: int) -> str:
     """Every topic was deleted."""
-    if count == 0:
+    if number == 0:
         return "You had no topics; nothing was deleted."
-    noun = "topic" if count == 1 else "topics"
-    return (f"Deleted {count} {noun}. Your live bot keeps answering them until you "
+    return (f"Deleted {count(number, 'topic')}. Your live bot keeps answering them until you "
             "publish again.")
 
 
@@ -105,10 +134,49 @@ def no_topic_matches(reference: str) -> str:
             "number from \"show my topics\", or say \"cancel\".")
 
 
-def several_topics_match(count: int) -> str:
-    """A topic reference matched more than one topic."""
-    return (f"{count} topics match that. Reply with the topic's number from "
-            "\"show my topics\", or say \"cancel\".")
+def several_topics_match(reference: str, topics: List[Dict[str, Any]]) -> str:
+    """A topic reference matched more than one topic; the buttons (or numbers) choose."""
+    lines = "\n".join(f"*{t['number']}.* {preview(t.get('question', ''), 150)}"
+                      for t in topics[:CHOICES_LISTED])
+    more = f"\n…and {len(topics) - CHOICES_LISTED} more." if len(topics) > CHOICES_LISTED else ""
+    return (f"{count(len(topics), 'topic')} match “{preview(reference, 100)}”. Which one? "
+            f"(Or reply with its number.)\n{lines}{more}")
+
+
+def topic_choices(topics: List[Dict[str, Any]]) -> List[Dict[str, str]]:
+    """One button per candidate topic (as many as fit next to Cancel)."""
+    return [{"title": f"{t['number']}. {' '.join(str(t.get('question', '')).split())}",
+             "payload": f'/choose_topic{{"topic_number": "{t["number"]}"}}'}
+            for t in topics[:CHOICE_BUTTONS]] + [CANCEL_BUTTON]
+
+
+WHICH_TOPIC = ("Which topic? Reply with its number from \"show my topics\", or a few words of "
+               "its question.")
+WHICH_TOPIC_BUTTONS = [{"title": "Show my topics", "payload": "/show_topics"}, CANCEL_BUTTON]
+
+# --- a request in the middle of a form ------------------------------------------------------
+FORM_ACTIVITIES = {
+    "topic_form": "adding a topic",
+    "delete_topic_form": "deleting a topic",
+    "edit_answer_form": "editing an answer",
+    "alternative_form": "adding another way to ask a question",
+    "answer_question_form": "answering a question",
+    "attach_question_form": "adding a question to a topic",
+}
+
+
+def _activity(form: str) -> str:
+    return FORM_ACTIVITIES.get(form, "what we were doing")
+
+
+def form_resumed(form: str) -> str:
+    """A request was answered in the middle of a form, which goes on."""
+    return f"Back to {_activity(form)} (say \"cancel\" to stop):"
+
+
+def form_abandoned(form: str) -> str:
+    """A request in the middle of a form ended it."""
+    return f"OK, I stopped {_activity(form)}; nothing was saved."
 
 
 # --- listing --------------------------------------------------------------------------------
@@ -118,9 +186,8 @@ LIST_LEGEND = f"{PUBLISHED} published · {PENDING} pending (changed since the la
 
 def list_summary(total: int, published: int) -> str:
     """First line of the topic list (also the notification text)."""
-    noun = "topic" if total == 1 else "topics"
     pending = total - published
-    return (f"You have {total} {noun}: {published} {PUBLISHED} published, "
+    return (f"You have {count(total, 'topic')}: {published} {PUBLISHED} published, "
             f"{pending} {PENDING} pending.")
 
 
@@ -128,15 +195,15 @@ def list_line(number: int, topic: Dict[str, Any]) -> str:
     """One topic in the list: state, number, question, count of alternatives."""
     icon = PUBLISHED if topic.get("state") == "published" else PENDING
     alternatives = len(topic.get("alternatives") or [])
-    extra = f" _(+{alternatives} phrasings)_" if alternatives else ""
+    extra = f" _(+{count(alternatives, 'phrasing')})_" if alternatives else ""
     asked = asked_this_week(int(topic.get("asked_this_week") or 0))
     return f"{icon} *{number}.* {preview(topic.get('question', ''), 300)}{extra}{asked}"
 
 
-def pending_deletions(count: int) -> str:
+def pending_deletions(number: int) -> str:
     """Deleted topics the live bot still answers."""
-    noun = "topic" if count == 1 else "topics"
-    return f"🗑️ {count} deleted {noun} still answered by your live bot until the next publish."
+    return (f"🗑️ {count(number, 'deleted topic')} still answered by your live bot until the "
+            "next publish.")
 
 
 def list_continued(first: int, last: int) -> str:
@@ -145,10 +212,11 @@ def list_continued(first: int, last: int) -> str:
 
 
 # --- publishing -----------------------------------------------------------------------------
-def publishing_started(topic_count: Any) -> str:
-    """A publish job was queued."""
-    return (f"Publishing started ({topic_count} topics). I'll tell you here when your bot "
-            "is live, or why it failed.")
+def publishing_started(topic_count: Optional[int]) -> str:
+    """A publish job was queued (`topic_count`: how many topics it publishes, if known)."""
+    what = f" ({count(topic_count, 'topic')})" if topic_count is not None else ""
+    return (f"Publishing started{what}. I'll tell you here when your bot is live, or why it "
+            "failed.")
 
 
 ALREADY_PUBLISHING = ("Nothing changed since the publish that is already under way; I'll tell "
@@ -168,8 +236,8 @@ def ask_needs_question(owner: str) -> str:
 
 
 def owner_says(owner: str, answer: str) -> str:
-    """The owner's bot answered."""
-    return f"{owner} says: {answer}"
+    """The owner's bot answered (`owner` is a mention or an escaped name)."""
+    return f"{owner} says: {escape(answer)}"
 
 
 def _noted(owner: str, noted: bool) -> str:
@@ -221,9 +289,8 @@ FEEDBACK_UNKNOWN = ("Sorry, I no longer know which answer that was (only the per
 
 def open_questions(shown: int, total: int) -> str:
     """Header of the open-question list."""
-    noun = "question" if total == 1 else "questions"
     more = f" Here are the {shown} newest." if shown < total else " Newest first:"
-    return f"You have {total} open {noun} your bot could not answer.{more}"
+    return f"You have {count(total, 'open question')} your bot could not answer.{more}"
 
 
 def open_question_line(question: Dict[str, Any]) -> str:

@@ -68,7 +68,8 @@ async def _bot_answers(user: SlackUser) -> bool:
 
 def _wording(job: Dict[str, Any], queued: bool) -> str:
     if queued:
-        return messages.publishing_started(job.get("topic_count", "your"))
+        topic_count = job.get("topic_count")
+        return messages.publishing_started(topic_count if isinstance(topic_count, int) else None)
     if job.get("state") in IN_PROGRESS:
         return messages.ALREADY_PUBLISHING
     return messages.NOTHING_CHANGED

@@ -104,6 +104,19 @@ class ActionAddAlternative(GuardedAction):
         return []
 
 
+class ActionConfirmDeleteTopic(Action):
+    """Asks before deleting the topic chosen in delete_topic_form (quoted, escaped)."""
+
+    def name(self) -> str:
+        return "action_confirm_delete_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[EventType]:
+        say(dispatcher, messages.confirm_delete(slot_text(tracker, "topic_label")),
+            messages.DELETE_BUTTONS)
+        return []
+
+
 class ActionDeleteTopic(GuardedAction):
     """Deletes the topic chosen in delete_topic_form (after the user confirmed)."""
 

@@ -12,15 +12,16 @@ import json
 import logging
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages, runtime, slack_blocks
 from actions.common import GuardedAction, ensure_owner, failure_message, say, slot_text
-from actions.forms import ANSWER_MAX, checked_text, match_topics
+from actions.forms import ANSWER_MAX, candidates_slot, checked_text, match_topics
 from actions.identity import SlackUser, UnknownSender, sender
+from actions.interruptions import InterruptibleForm
 from actions.publish_api import Conflict, PublishApiError, Rejected
 from actions.settings import SettingsError
 
@@ -114,7 +115,7 @@ async def _find_open(dispatcher: CollectingDispatcher, tracker: Tracker,
     return found[0] if found else None
 
 
-class ValidateAnswerQuestionForm(OpenQuestionValidation, FormValidationAction):
+class ValidateAnswerQuestionForm(OpenQuestionValidation, InterruptibleForm):
     """Which question (from its button), then the owner's answer."""
 
     def name(self) -> str:
@@ -127,7 +128,7 @@ class ValidateAnswerQuestionForm(OpenQuestionValidation, FormValidationAction):
                                                 messages.ANSWER_TOO_LONG)}
 
 
-class ValidateAttachQuestionForm(OpenQuestionValidation, FormValidationAction):
+class ValidateAttachQuestionForm(OpenQuestionValidation, InterruptibleForm):
     """Which question (from its button), then which topic it joins."""
 
     def name(self) -> str:
@@ -146,9 +147,11 @@ class ValidateAttachQuestionForm(OpenQuestionValidation, FormValidationAction):
             say(dispatcher, failure_message(error) if isinstance(error, PublishApiError)
                 else messages.UNEXPECTED)
             return {"attach_topic_ref": None}
-        found = match_topics(listing.get("topics") or [], reference) if reference else []
+        topics = listing.get("topics") or []
+        found = match_topics(topics, reference) if reference else []
         if len(found) != 1:
-            say(dispatcher, messages.several_topics_match(len(found)) if found
+            say(dispatcher, messages.several_topics_match(
+                reference, candidates_slot(reference, topics, found)["topics"]) if found
                 else messages.no_topic_matches(reference))
             return {"attach_topic_ref": None}
         return {"attach_topic_ref": reference, "attach_topic_id": found[0]["id"],

@@ -6,8 +6,9 @@ both `message` and `app_mention`, and ignores a body whose Content-Type carries 
 `SlackConnector` keeps Rasa's signature check, parsing helpers and background processing, and
 fixes those four. It also answers a button click delivered twice once, caps request bodies at
 1 MB (Sanic would buffer 100 MB before the signature is checked) and keeps at most
-`NAME_CACHE_SIZE` display names. Enable it in credentials.yml as
-`connectors.slack.SlackConnector`.
+`NAME_CACHE_SIZE` display names. Replies in a channel go into the asker's thread
+(`thread_ts`), so talking to the concierge never floods a channel; replies in a DM stay flat.
+Enable it in credentials.yml as `connectors.slack.SlackConnector`.
 
 Users are identified by Slack team and user ids: the sender id is `<team>:<user>` (plus the
 channel, depending on `conversation_granularity`) and the message metadata carries `team_id`,
@@ -184,7 +185,8 @@ class SlackConnector(SlackInput):
             credentials.get("proxy"),
             slack_retry_reason_header="x-slack-retry-reason",
             slack_retry_number_header="x-slack-retry-num",
-            use_threads=credentials.get("use_threads", False),
+            # Threads only where there is a thread to use: the metadata of a DM carries none.
+            use_threads=True,
             slack_signing_secret=settings.signing_secret,
             conversation_granularity=credentials.get("conversation_granularity", "sender"),
             slack_api_url=settings.api_url,
@@ -274,7 +276,7 @@ class SlackConnector(SlackInput):
             logger.info("Skipped a repeated Slack event %s", body.get("event_id"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
         text = self._sanitize_user_message(event.get("text", ""), metadata["users"])
-        return await self._dispatch(request, on_new_message, text, metadata)
+        return await self._dispatch(request, on_new_message, unescape(text), metadata)
 
     async def _handle_interaction(
         self, request: Request, payload: Dict[str, Any], on_new_message: OnNewMessage
@@ -326,6 +328,12 @@ class SlackConnector(SlackInput):
                 return ""
             self._names.put(key, name)
         return name or ""
+
+
+def unescape(text: str) -> str:
+    """What the user typed: Slack sends `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`
+    (everything shown back is escaped again, by the actions)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _media_type(content_type: Optional[str]) -> str:
@@ -383,9 +391,10 @@ def _event_metadata(body: Dict[str, Any]) -> Dict[str, Any]:
     users = list(body.get("authed_users") or [])
     if not users and body.get("authorizations"):
         users.append(body["authorizations"][0].get("user_id"))
+    dm = event.get("channel_type") == "im" or _is_dm(event.get("channel"))
     return {
         "out_channel": event.get("channel"),
-        "thread_id": event.get("thread_ts", event.get("ts")),
+        "thread_id": None if dm else event.get("thread_ts", event.get("ts")),
         "users": users,
         "team_id": _team_of(body),
         "user_id": event.get("user", ""),
@@ -396,13 +405,19 @@ def _event_metadata(body: Dict[str, Any]) -> Dict[str, Any]:
 def _interaction_metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
     user = payload.get("user") or {}
     message = payload.get("message") or {}
+    channel = (payload.get("channel") or {}).get("id")
     return {
-        "out_channel": (payload.get("channel") or {}).get("id"),
-        "thread_id": message.get("thread_ts", message.get("ts")),
+        "out_channel": channel,
+        "thread_id": None if _is_dm(channel) else message.get("thread_ts", message.get("ts")),
         "users": [user.get("id")] if user.get("id") else [],
         "team_id": user.get("team_id") or (payload.get("team") or {}).get("id", ""),
         "user_id": user.get("id", ""),
     }
+
+
+def _is_dm(channel: Optional[str]) -> bool:
+    """Slack's ids of direct-message channels start with D."""
+    return str(channel or "").startswith("D")
 
 
 def _profile_name(answer: Any) -> str:

@@ -1,5 +1,11 @@
 """Telling owners in Slack that their bot is live, or why it is not, and what people asked it;
-telling askers the answer to their question. Every text a user typed is escaped (`escape`)."""
+telling askers the answer to their question.
+
+Every message is a small function here, so wording stays consistent. Counts go through
+`count` ("1 topic", "2 topics"); any text that came from a user (a question, an answer, a
+name) goes through `escape` before it is shown, so it can never ping a channel or forge a
+mention.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +39,11 @@ class SlackNotifier:
         return False
 
 
+def count(number: int, noun: str, plural: str = "") -> str:
+    """A count as people write it: "1 topic", "2 topics", "1 phrasing", "1,200 topics"."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def escape(text: str) -> str:
     """Slack's escaping of user text in mrkdwn: `<!channel>` cannot ping, `<@U1>` cannot
     mention, `&lt;` stays as typed."""
@@ -42,8 +53,8 @@ def escape(text: str) -> str:
 def digest_message(questions: list[dict]) -> str:
     """The owner's digest: each question, who asked it, and for a wrong answer what was said."""
     lines = [_digest_line(q) for q in questions]
-    count = "A question" if len(questions) == 1 else f"{len(questions)} questions"
-    return (f":bulb: {count} your bot could not answer:\n" + "\n".join(lines)
+    return (f":bulb: {count(len(questions), 'question')} your bot could not answer:\n"
+            + "\n".join(lines)
             + "\nSay *show my unanswered questions* to answer them.")
 
 
@@ -61,15 +72,17 @@ def answer_message(delivery: dict) -> str:
 
 
 def live_message(topic_count: int) -> str:
-    topics = "1 topic" if topic_count == 1 else f"{topic_count} topics"
-    return (f":white_check_mark: Your bot is live with {topics}. "
+    """The bot went live."""
+    return (f":white_check_mark: Your bot is live with {count(topic_count, 'topic')}. "
             "Anyone can now ask you with `ask @you <question>`.")
 
 
 def retired_message() -> str:
+    """The owner deleted every topic, so the bot stopped."""
     return "Your bot is retired: you have no topics left, so it no longer answers questions."
 
 
 def failed_message(reason: str) -> str:
-    return (f":red_circle: Publishing failed: {reason} "
+    """Publishing failed; `reason` may quote the owner's topics, so it is escaped."""
+    return (f":red_circle: Publishing failed: {escape(reason)} "
             "Your previous version (if any) is still answering.")

@@ -6,7 +6,8 @@ import pytest
 
 from actions import messages, slack_blocks
 from actions.asking import parse_ask
-from actions.forms import match_topics
+from actions.forms import match_topics, topics_named_in
+from actions.interruptions import is_request
 from actions.settings import Settings, SettingsError
 
 
@@ -89,3 +90,95 @@ def test_topics_are_matched_by_number_or_words():
     assert match_topics(topics, "WIFI") == [topics[0]]
     assert match_topics(topics, "eat") == [topics[1]]
     assert match_topics(topics, "is") == topics
+
+
+LAPTOPS = [{"id": 1, "question": "How do I get a laptop charger?", "alternatives": []},
+           {"id": 2, "question": "What is the guest wifi called?", "alternatives": []},
+           {"id": 3, "question": "Where do I order new laptops?", "alternatives": ["bags?"]}]
+
+
+@pytest.mark.parametrize("request_text, ids", [
+    ("change the answer of the wifi topic", [2]),
+    ("add another way to ask the laptop question", [1, 3]),
+    ("delete the question about laptop chargers", [1]),
+    ("edit an answer", []),
+    ("delete topic 2", []),
+    ("remove the parking topic", []),
+])
+def test_the_topic_named_in_a_request(request_text, ids):
+    assert [t["id"] for t in topics_named_in(LAPTOPS, request_text)] == ids
+
+
+@pytest.mark.parametrize("text, intent, confidence, slot, expected", [
+    ("show my topics", "show_topics", 0.95, "topic_question", True),
+    ("/publish", "publish", 1.0, "topic_answer", True),
+    ("how do I publish my slides?", "publish", 0.95, "topic_question", False),
+    ("how do I publish my slides", "publish", 0.95, "alternative_text", False),
+    ("publish", "publish", 0.95, "topic_answer", True),
+    ("publish", "publish", 0.6, "topic_answer", False),
+    ("yes", "affirm", 0.99, "topic_ref", False),
+    ("/choose_topic", "choose_topic", 1.0, "topic_ref", False),
+    ("show my unanswered questions", "show_unanswered", 0.9, "new_answer", True),
+    ("something", "not_in_the_domain", 0.9, "new_answer", False),
+])
+def test_what_counts_as_a_request_in_a_form(text, intent, confidence, slot, expected):
+    intents = ["show_topics", "publish", "affirm", "choose_topic", "show_unanswered"]
+    assert is_request(text, intent, confidence, slot, intents) is expected
+
+
+def test_candidate_topics_are_buttons_next_to_cancel():
+    topics = [{"number": n, "question": f"Question {n}?"} for n in range(1, 8)]
+    choices = messages.topic_choices(topics)
+    assert len(choices) == 5 and choices[-1] == messages.CANCEL_BUTTON
+    assert choices[0] == {"title": "1. Question 1?",
+                          "payload": '/choose_topic{"topic_number": "1"}'}
+    slack_blocks.buttons(choices)  # within Slack's (and Rasa's) limit of 5
+    text = messages.several_topics_match("question", topics)
+    assert text.startswith("7 topics match “question”") and "*7.* Question 7?" in text
+
+
+# --- counts as people write them; user text escaped -------------------------------------------
+
+@pytest.mark.parametrize("number, noun, written", [
+    (0, "topic", "0 topics"), (1, "topic", "1 topic"), (2, "topic", "2 topics"),
+    (1, "phrasing", "1 phrasing"), (3, "phrasing", "3 phrasings"), (1200, "topic", "1,200 topics"),
+])
+def test_counts_are_written_as_people_write_them(number, noun, written):
+    assert messages.count(number, noun) == written
+
+
+def test_every_count_the_concierge_writes_agrees_with_its_number():
+    one = {"id": 1, "question": "Q?", "state": "pending", "alternatives": ["q"]}
+    assert "You have 1 topic:" in messages.list_summary(1, 0)
+    assert "_(+1 phrasing)_" in messages.list_line(1, one)
+    assert "_(+2 phrasings)_" in messages.list_line(1, {**one, "alternatives": ["a", "b"]})
+    assert "🗑️ 1 deleted topic still" in messages.pending_deletions(1)
+    assert "Deleted 1 topic." in messages.all_deleted(1)
+    assert "Publishing started (1 topic)." in messages.publishing_started(1)
+    assert "Publishing started. " in messages.publishing_started(None)
+    [part] = slack_blocks.topic_list([one], pending_deletions=1)
+    text = "\n".join(b["text"]["text"] for b in part["blocks"] if "text" in b)
+    assert "1 topics" not in text and "1 phrasings" not in text
+
+
+HOSTILE = "Who may ping <!channel> & <!here> or <@U0BOSS>?"
+ESCAPED = "Who may ping &lt;!channel&gt; &amp; &lt;!here&gt; or &lt;@U0BOSS&gt;?"
+
+
+@pytest.mark.parametrize("render", [
+    lambda: messages.confirm_topic(HOSTILE, HOSTILE),
+    lambda: messages.topic_saved(HOSTILE),
+    lambda: messages.answer_updated(HOSTILE),
+    lambda: messages.alternative_added(HOSTILE, HOSTILE),
+    lambda: messages.topic_deleted(HOSTILE),
+    lambda: messages.ask_new_answer(HOSTILE),
+    lambda: messages.ask_alternative(HOSTILE),
+    lambda: messages.confirm_delete(HOSTILE),
+    lambda: messages.no_topic_matches(HOSTILE),
+    lambda: messages.several_topics_match(HOSTILE, [{"number": 1, "question": HOSTILE}] * 2),
+    lambda: messages.owner_says("@Alice", HOSTILE),
+])
+def test_user_text_shown_back_cannot_ping_or_mention(render):
+    text = render()
+    assert ESCAPED in text
+    assert "<!" not in text and "<@" not in text

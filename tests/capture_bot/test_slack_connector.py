@@ -233,3 +233,48 @@ def test_slack_is_answered_at_once_while_a_slow_action_runs(webhook, slack, publ
     assert time.monotonic() - started >= 2.0
     assert post.args["text"].startswith("@Alice's bot isn't responding right now.")
     assert "Traceback" not in str(post.args)
+
+
+# --- replies in channels go into the asker's thread; DMs stay flat ----------------------------
+
+def test_a_reply_in_a_dm_is_not_threaded(webhook, slack):
+    dm = channel_id()
+    send_event(webhook, SIGNING_SECRET, message_event(TEAM, "U0ALICE", "hi", channel=dm))
+    [post] = slack.wait_for_posts(1, channel=dm)
+    assert "thread_ts" not in post.args
+
+
+def test_a_click_in_a_dm_is_answered_flat(webhook, slack):
+    dm = channel_id()
+    send_interaction(webhook, SIGNING_SECRET, TEAM, "U0ALICE", "/help", channel=dm)
+    [post] = slack.wait_for_posts(1, channel=dm)
+    assert "thread_ts" not in post.args
+
+
+def test_a_mention_in_a_channel_is_answered_in_its_thread(webhook, slack):
+    ts = f"{time.time():.6f}"
+    event = message_event(TEAM, "U0BOB", "<@U0CONCIERGE> what can you do?",
+                          channel=GENERAL_CHANNEL, event_type="app_mention", ts=ts)
+    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
+    [post] = slack.wait_for_posts(1, channel=GENERAL_CHANNEL)
+    assert post.args["thread_ts"] == ts
+    assert post.args["text"].startswith("I can:")
+
+
+def test_a_message_in_a_channel_thread_is_answered_in_that_thread(webhook, slack):
+    root = f"{time.time() - 60:.6f}"
+    event = message_event(TEAM, "U0BOB", "<@U0CONCIERGE> hi", channel=GENERAL_CHANNEL,
+                          channel_type="channel")
+    event["event"]["thread_ts"] = root
+    assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
+    [post] = slack.wait_for_posts(1, channel=GENERAL_CHANNEL)
+    assert post.args["thread_ts"] == root
+
+
+def test_a_click_in_a_channel_thread_is_answered_in_that_thread(webhook, slack):
+    click = block_actions(TEAM, "U0BOB", "/help", channel=GENERAL_CHANNEL)
+    root = f"{time.time() - 60:.6f}"
+    click["message"]["thread_ts"] = root
+    assert send_interaction_payload(webhook, SIGNING_SECRET, click).status_code == 200
+    [post] = slack.wait_for_posts(1, channel=GENERAL_CHANNEL)
+    assert post.args["thread_ts"] == root

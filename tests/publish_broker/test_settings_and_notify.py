@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from publish_broker.notify import SlackNotifier, failed_message, live_message
+from publish_broker.notify import SlackNotifier, count, escape, failed_message, live_message
 from publish_broker.settings import SettingsError, load_settings
 from tests.support.slack_api import SlackApi
 
@@ -65,3 +65,24 @@ def test_without_a_token_nothing_is_sent():
 
 def test_failure_message_says_the_old_version_still_answers():
     assert "still answering" in failed_message("the topics could not be trained.")
+
+
+@pytest.mark.parametrize("number, noun, written", [
+    (0, "topic", "0 topics"), (1, "topic", "1 topic"), (2, "topic", "2 topics"),
+    (1, "phrasing", "1 phrasing"), (1200, "topic", "1,200 topics"),
+    (1, "person", "1 person"), (3, "person", "3 people"),
+])
+def test_counts_are_written_as_people_write_them(number, noun, written):
+    plural = "people" if noun == "person" else ""
+    assert count(number, noun, plural) == written
+
+
+def test_live_message_counts_one_topic_in_the_singular():
+    assert "live with 1 topic." in live_message(1)
+
+
+def test_user_text_in_a_failure_cannot_ping_or_mention():
+    text = failed_message("topic <!channel> & <@U0BOSS> is <b>bad</b>.")
+    assert "<!channel>" not in text and "<@U0BOSS>" not in text
+    assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt; is &lt;b&gt;bad&lt;/b&gt;." in text
+    assert escape("a & b") == "a &amp; b"

@@ -183,6 +183,17 @@ def test_vectors_are_unit_length_and_identical_texts_match(encoder):
     assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_the_onnx_graph_gives_the_vectors_the_numpy_forward_pass_gave(encoder):
+    # Recorded with the numpy forward pass (to 2026-12-01) that the ONNX graph replaced: models
+    # trained before keep their meaning, so none needs retraining.
+    vectors = encoder.encode(["Where do I book a meeting room?", "My card has not arrived yet"])
+
+    assert np.allclose(vectors[:, :6], [[0.05265, -0.08213, -0.07496, 0.08804, -0.07748, 0.03052],
+                                        [-0.04069, 0.01601, -0.0056, 0.01571, -0.01963, -0.0319]],
+                       atol=2e-5)
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(0.065063, abs=1e-5)
+
+
 def test_paraphrases_are_closer_than_unrelated_questions(encoder):
     for question, _, _, paraphrase in OFFICE_FAQ[:8]:
         vectors = encoder.encode([question, paraphrase, *UNRELATED_QUESTIONS])

@@ -143,11 +143,13 @@ class SentenceEncoder:
             config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
             weights = load_file(str(directory / "model.safetensors"))
             self.tokenizer = WordPieceTokenizer.from_file(directory / "vocab.txt")
-            model = bert_graph(config, weights)
+            graph = bert_graph(config, weights)
         except (OSError, ValueError, KeyError) as exc:
             raise EncoderUnavailable(f"the sentence encoder in {directory} is unreadable") from exc
-        del weights  # onnxruntime keeps its own copy (pre-packed for its kernels)
-        self._session = _session(model)
+        # onnxruntime reads the weights from these arrays, which must outlive the session.
+        self._weights = {name: ort.OrtValue.ortvalue_from_numpy(array)
+                         for name, array in graph.weights.items()}
+        self._session = _session(graph.model, self._weights)
         self.dimension = int(config["hidden_size"])
         self._cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
@@ -197,13 +199,14 @@ class SentenceEncoder:
         return self._session.run([OUTPUT], feed)[0]
 
 
-def _session(model: bytes) -> ort.InferenceSession:
+def _session(model: bytes, weights: dict[str, ort.OrtValue]) -> ort.InferenceSession:
     """One onnxruntime session per process, one thread per run: asks are short and the pool's
     threads (or the worker's) run them side by side on a small machine; ``run`` is
     thread-safe."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings only about optional fusions
+    options.add_external_initializers(list(weights), list(weights.values()))
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 

@@ -1,7 +1,7 @@
 """Answer quality of the FAQ bots: paraphrase accuracy and "I don't know", on public data.
 
     python bench/answer_quality.py --train TRAIN.csv --test TEST.csv [--oos OOS.csv]
-        [--holdout-labels N] [--shots K] [--limit-test N] [--label-column NAME]
+        [--holdout-labels N] [--topics N] [--shots K] [--limit-test N] [--label-column NAME]
         [--paraphrases-per-topic N] --json OUT.json [--baseline seed] [--server rasa|pool]
 
 Protocol: each training label becomes one topic of one owner (its first K training questions,
@@ -14,10 +14,12 @@ the result of ``Agent.parse_message``, which is the very call ``POST /model/pars
 
 ``--oos`` adds out-of-scope questions (only its ``text`` column is read).
 ``--holdout-labels N`` keeps N labels (the first N by sha256 of their name) out of training and
-asks their test questions as out-of-scope. ``--limit-test N`` asks the first N test questions
-by sha256 of their text (and at most N of ``--oos``). ``--baseline seed`` also trains and asks
-the original design: its WordNet variant generator (all synonyms of all senses of every word,
-first 5 of an unordered set), a DIET + ResponseSelector pipeline and no fallback.
+asks their test questions as out-of-scope; ``--topics N`` then makes a small bot of the first N
+of the remaining labels by sha256 (the others' test questions are not asked). ``--limit-test N``
+asks the first N test questions by sha256 of their text (and at most N of ``--oos``).
+``--baseline seed`` also trains and asks the original design: its WordNet variant generator
+(all synonyms of all senses of every word, first 5 of an unordered set), a DIET +
+ResponseSelector pipeline and no fallback.
 """
 
 from __future__ import annotations
@@ -98,9 +100,12 @@ def build_dataset(args: argparse.Namespace) -> Dataset:
     train = read_rows(args.train, args.label_column)
     test = sample(read_rows(args.test, args.label_column), args.limit_test, lambda r: r[0])
     held = holdout_labels({label for _, label in train}, args.holdout_labels)
+    kept = {label for _, label in train} - held
+    if args.topics is not None:  # a small bot: the first N of the other labels by sha256
+        kept = set(sorted(kept, key=_by_hash)[: args.topics])
     topics: dict[str, list[str]] = {}
     for text, label in train:
-        if label not in held and len(topics.setdefault(label, [])) < args.shots:
+        if label in kept and len(topics.setdefault(label, [])) < args.shots:
             topics[label].append(text)
     if not topics:
         raise BenchError("no training label is left")
@@ -290,6 +295,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--oos", type=Path)
     parser.add_argument("--holdout-labels", type=int, default=0)
     parser.add_argument("--shots", type=int, default=1)
+    parser.add_argument("--topics", type=int,
+                        help="train only the first N labels (by sha256) left after hold-out")
     parser.add_argument("--limit-test", type=int)
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--paraphrases-per-topic", type=int,

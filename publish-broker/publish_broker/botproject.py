@@ -35,9 +35,15 @@ FALLBACK_TEXT = "I don't know the answer to that yet."
 MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
 # Part of the digest: bump it when the generated project or the matcher's training changes
 # meaning (pipeline, rules, what FaqMatcher learns), so that every bot is retrained on publish.
-PROJECT_FORMAT = "faq-bot/3"  # 3: the matcher embeds answers, cross-validated cut
+# 3: the matcher embeds answers, cross-validated cut; 4: the cut also set against a background
+# of generic questions and the owner's dismissed ones.
+PROJECT_FORMAT = "faq-bot/4"
 # Intent-level metadata telling the matcher which examples the owner wrote (see FaqMatcher).
 OWNER_SOURCE, PARAPHRASE_SOURCE = "owner", "wordnet"
+# Questions the owner dismissed (the version's ``dismissed_questions``): an intent of their own
+# that no rule answers; the matcher sets its cut so that they are refused (publish_broker.matcher).
+DISMISSED_INTENT, DISMISSED_SOURCE = "out_of_scope", "dismissed"
+MAX_DISMISSED = 500  # the most recent ones count; older ones add little and cost training time
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -79,11 +85,15 @@ def build_project(version: dict, examples_per_topic: int, fallback_threshold: fl
         phrasings = [topic["question"], *topic.get("alternatives", [])]
         nlu.extend(_nlu_blocks(key, phrasings, examples_per_topic))
         responses[f"utter_{key}"] = [{"text": topic["answer"]}]
+    dismissed = dismissed_questions(version)
+    if dismissed:
+        nlu.append({"intent": DISMISSED_INTENT, "metadata": {"source": DISMISSED_SOURCE},
+                    "examples": _examples_block(dismissed)})
     responses[FALLBACK_RESPONSE] = [{"text": FALLBACK_TEXT}]
     return BotProject(
         {
             "config.yml": _dump(_config(fallback_threshold)),
-            "domain.yml": _dump(_domain(responses)),
+            "domain.yml": _dump(_domain(responses, with_dismissed=bool(dismissed))),
             "data/nlu.yml": _dump({"version": "3.1", "nlu": nlu}),
             "data/rules.yml": _dump({"version": "3.1", "rules": _rules()}),
         }
@@ -105,7 +115,21 @@ def matcher_examples(version: dict, examples_per_topic: int) -> tuple[list, dict
             source = block["metadata"]["source"]
             examples += [(line[2:], key, source) for line in block["examples"].splitlines()]
         responses[f"utter_{key}"] = [{"text": topic["answer"]}]
+    examples += [(text, "", DISMISSED_SOURCE) for text in dismissed_questions(version)]
     return examples, responses
+
+
+def dismissed_questions(version: dict) -> list[str]:
+    """The version's ``dismissed_questions`` (strings, the last ``MAX_DISMISSED``), cleaned as
+    training examples are; an absent list is none.
+
+    Raises TrainingError if the field is not a list of strings.
+    """
+    dismissed = version.get("dismissed_questions", [])
+    if not isinstance(dismissed, list) or not all(isinstance(q, str) for q in dismissed):
+        raise TrainingError("The dismissed questions of this version are malformed.")
+    cleaned = (" ".join(q.replace("[", "(").replace("]", ")").split()) for q in dismissed)
+    return list(dict.fromkeys(q for q in cleaned if q))[-MAX_DISMISSED:]
 
 
 def _valid_topics(version: dict) -> list[dict]:
@@ -166,10 +190,10 @@ def _config(fallback_threshold: float) -> dict:
     }
 
 
-def _domain(responses: dict) -> dict:
+def _domain(responses: dict, with_dismissed: bool = False) -> dict:
     return {
         "version": "3.1",
-        "intents": [FAQ_INTENT],
+        "intents": [FAQ_INTENT, DISMISSED_INTENT] if with_dismissed else [FAQ_INTENT],
         "responses": responses,
         "session_config": {
             "session_expiration_time": 60,

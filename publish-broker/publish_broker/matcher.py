@@ -31,6 +31,7 @@ per process and shared by every model in it.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -45,6 +46,7 @@ from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from publish_broker.background import background_questions
 from publish_broker.encoder import load_encoder
 from publish_broker.paraphrase import STOPWORDS
 
@@ -55,6 +57,8 @@ FALLBACK_INTENT = "nlu_fallback"  # Rasa's name; its FallbackClassifier sets it 
 MODEL_FILE = "faq_matcher.json"
 OWNER_SOURCE = "owner"  # publish_broker.botproject marks the owner's phrasings with it
 ANSWER_SOURCE = "answer"  # a topic's answer, taken from the bot's responses
+# A question the owner dismissed: known to be out of scope for this bot (label "", no topic).
+NEGATIVE_SOURCE = "dismissed"
 # What a saved matcher means; a model saved by another revision is refitted from its examples
 # when loaded (1: questions only, one similarity cut; 2: answers embedded, cross-validated cut).
 REVISION = 2
@@ -68,10 +72,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "cut_quantile": 0.1,
     "cut_ceiling": 0.35,
     "min_similarity": 0.3,
+    # Refuse a question closer to a known out-of-scope one than to its topic: to one of the
+    # owner's dismissed questions, or (with `background`) by more than `background_margin` in
+    # cosine to one of the generic questions of publish_broker.background (ties go to the
+    # owner: "What kind of computer" is generic, "I need a replacement computer" is not).
+    "background": True,
+    "background_margin": 0.05,
 }
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_ARRAYS = ("embeddings", "coef", "intercept")
+_ARRAYS = ("embeddings", "coef", "intercept", "negatives")
 _LEXICAL_JSON, _LEXICAL_ARRAYS = "lexical.json", "lexical.npz"  # the fitted TF-IDF index
 _LEXICAL_FIELDS = ("idf", "data", "indices", "indptr")
 _EMBEDDED = (OWNER_SOURCE, ANSWER_SOURCE)  # WordNet paraphrases are not: they lowered accuracy
@@ -190,6 +200,8 @@ class TopicScorer:
     def __init__(self, examples: list[tuple[str, str, str]], config: dict[str, Any],
                  state: dict[str, Any] | None = None) -> None:
         self._config = config
+        self._negatives = [text for text, _, source in examples if source == NEGATIVE_SOURCE]
+        examples = [example for example in examples if example[2] != NEGATIVE_SOURCE]
         lexical = [e for e in examples if config["lexical_paraphrases"] or e[2] in _EMBEDDED]
         self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical],
                                          index=(state or {}).get("lexical"))
@@ -211,7 +223,10 @@ class TopicScorer:
     def _fit(self, texts: list[str]) -> dict[str, Any]:
         embeddings = load_encoder().encode(texts)
         state = {"embeddings": embeddings, **self._classifier(embeddings, self._index)}
-        state["cut"] = self._calibrated_cut(texts, embeddings)
+        held_out = self._held_out_scores(texts, embeddings)
+        quantile = np.quantile(held_out, self._config["cut_quantile"]) if held_out.size else 0.0
+        state["cut"] = min(max(_MIN_CUT, float(quantile)), float(self._config["cut_ceiling"]))
+        state["negatives"] = load_encoder().encode(self._negatives) if self._negatives else None
         return state
 
     def _classifier(self, embeddings: np.ndarray, index: np.ndarray) -> dict[str, Any]:
@@ -229,8 +244,9 @@ class TopicScorer:
             coef[model.classes_], intercept[model.classes_] = model.coef_, model.intercept_
         return {"coef": coef, "intercept": intercept}
 
-    def _calibrated_cut(self, texts: list[str], embeddings: np.ndarray) -> float:
-        """The ``cut_quantile`` of the scores of owner phrasings the model has not seen.
+    def _held_out_scores(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
+        """Scores of owner phrasings by a model that has not seen them; the cut is their
+        ``cut_quantile``.
 
         Cross-validation: each fold of the owner's phrasings is scored by a matcher trained on
         the rest (answers always stay in), as a new rewording of a topic would be. Topics close
@@ -252,8 +268,7 @@ class TopicScorer:
             scored = self._score([texts[i] for i in held], embeddings[held], state,
                                  self._index[kept], lexical)
             scores.extend(scored.raw[np.arange(len(held)), scored.logits.argmax(axis=1)])
-        quantile = float(np.quantile(scores, self._config["cut_quantile"])) if scores else 0.0
-        return min(max(_MIN_CUT, quantile), float(self._config["cut_ceiling"]))
+        return np.asarray(scores, dtype=float)
 
     def _score(self, texts: list[str], vectors: np.ndarray, state: dict[str, Any],
                index: np.ndarray, lexical: SimilarityScorer) -> _Scores:
@@ -267,11 +282,22 @@ class TopicScorer:
         weight = float(self._config["lexical_weight"])
         similarity = np.clip((1.0 - weight) * cosine + weight * lexical.scores_many(texts), 0, 1)
         if state["coef"] is None:
-            return _Scores(similarity, similarity, similarity)
+            return _Scores(similarity, similarity, similarity, cosine)
         logits = vectors @ state["coef"].T + state["intercept"]
         probability = np.exp(logits - logits.max(axis=1, keepdims=True))
         probability /= probability.sum(axis=1, keepdims=True)
-        return _Scores(logits, np.sqrt(probability) * similarity, similarity)
+        return _Scores(logits, np.sqrt(probability) * similarity, similarity, cosine)
+
+    def _negative_cosine(self, query: np.ndarray) -> float:
+        """Cosine of the query to the nearest known out-of-scope question, less
+        ``background_margin`` for the background's (0 if none)."""
+        nearest = 0.0
+        if self.state.get("negatives") is not None and len(self.state["negatives"]):
+            nearest = float((self.state["negatives"] @ query).max())
+        if self._config["background"]:
+            margin = float(self._config["background_margin"])
+            nearest = max(nearest, float((_background_vectors() @ query).max()) - margin)
+        return nearest
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """(label, confidence) pairs, best first; empty when the text has no words at all."""
@@ -280,21 +306,27 @@ class TopicScorer:
         query = load_encoder().encode([text])
         scored = self._score([text], query, self.state, self._index, self._lexical)
         order = np.argsort(-scored.logits[0], kind="stable")
-        confidence = self._confidence(scored.raw[0], scored.similarity[0])
+        confidence = self._confidence(scored.raw[0], scored.similarity[0], scored.cosine[0],
+                                      self._negative_cosine(query[0]))
         return [(self.labels[i], float(confidence[i])) for i in order]
 
-    def _confidence(self, raw: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    def _confidence(self, raw: np.ndarray, similarity: np.ndarray,
+                    cosine: np.ndarray | None = None, negative: float = 0.0) -> np.ndarray:
         """Maps scores to [0, 1] so that the fallback threshold is exactly the bar to pass.
 
-        The bar: the raw score reaches the calibrated cut and the similarity reaches
-        ``min_similarity``. The floor matters for bots with many topics: √p is small for every
-        question there, so the calibrated cut is low and an unrelated question could pass it.
-        ``margin`` is the smaller of the two ratios to their bars: below 1 it maps linearly
-        onto [0, threshold), above 1 onto [threshold, 1] up to the largest possible margin.
+        The bar: the raw score reaches the calibrated cut, the similarity reaches
+        ``min_similarity``, and the question is closer to the topic (cosine to its nearest
+        embedded text) than to any known out-of-scope question (``negative``). The floor
+        matters for bots with many topics: √p is small for every question there, so the
+        calibrated cut is low and an unrelated question could pass it. ``margin`` is the
+        smallest ratio to its bar: below 1 it maps linearly onto [0, threshold), above 1 onto
+        [threshold, 1] up to the largest possible margin of the first two.
         """
         cut, floor = self.state["cut"], float(self._config["min_similarity"])
         threshold = float(self._config["fallback_threshold"])
         margin = np.minimum(raw / cut, similarity / floor)
+        if cosine is not None and negative > 0:
+            margin = np.minimum(margin, np.clip(cosine, 0, None) / negative)
         top = max(min(1.0 / cut, 1.0 / floor), 1.0 + 1e-9)
         above = threshold + (1.0 - threshold) * (margin - 1.0) / (top - 1.0)
         return np.clip(np.where(margin < 1.0, threshold * margin, above), 0.0, 1.0)
@@ -304,6 +336,22 @@ class _Scores(NamedTuple):
     logits: np.ndarray  # (texts × topics): ranks the topics (the similarity without a classifier)
     raw: np.ndarray  # √(classifier probability) × similarity, in [0, 1]
     similarity: np.ndarray  # blended cosine and lexical similarity, in [0, 1]
+    cosine: np.ndarray  # cosine to each topic's nearest embedded text
+
+
+def warm_up() -> None:
+    """Loads the encoder and encodes the background: at start, not on the first question.
+
+    Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed; OSError
+    if the background file is unreadable.
+    """
+    _background_vectors()
+
+
+@functools.lru_cache(maxsize=1)
+def _background_vectors() -> np.ndarray:
+    """The background questions' vectors, encoded once per process (~0.6 MB)."""
+    return load_encoder().encode(background_questions())
 
 
 
@@ -330,7 +378,7 @@ class FaqModel:
 
         Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
         """
-        topics = {label for _, label, _ in examples}
+        topics = {label for _, label, source in examples if source != NEGATIVE_SOURCE}
         return cls(examples + answer_examples(responses, topics), responses, config)
 
     @property

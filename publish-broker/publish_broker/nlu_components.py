@@ -26,8 +26,15 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, METADATA, MET
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from publish_broker.encoder import WEIGHTS_PACKAGE, load_encoder
-from publish_broker.matcher import DEFAULT_CONFIG, OWNER_SOURCE, FaqModel, ModelUnreadable
+from publish_broker.encoder import WEIGHTS_PACKAGE
+from publish_broker.matcher import (
+    DEFAULT_CONFIG,
+    NEGATIVE_SOURCE,
+    OWNER_SOURCE,
+    FaqModel,
+    ModelUnreadable,
+    warm_up,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +72,15 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Embeds the owner's phrasings and answers, fits the classifier and the cut, saves them.
+        """Embeds the owner's phrasings and answers, fits the classifier and the cut (set against
+        the background and the owner's dismissed questions), saves them.
 
         Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
         """
         examples = [
-            (ex.get(TEXT), ex.get(INTENT_RESPONSE_KEY), _source(ex))
+            (ex.get(TEXT), ex.get(INTENT_RESPONSE_KEY) or "", _source(ex))
             for ex in training_data.intent_examples
-            if ex.get(TEXT) and ex.get(INTENT_RESPONSE_KEY)
+            if ex.get(TEXT) and (ex.get(INTENT_RESPONSE_KEY) or _source(ex) == NEGATIVE_SOURCE)
         ]
         responses = {key: list(value) for key, value in sorted(training_data.responses.items())}
         self._model = FaqModel.fit(examples, responses, self._config)
@@ -104,7 +112,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         except (ModelUnreadable, ValueError, FileNotFoundError):
             logger.debug("FaqMatcher has no trained data in resource '%s'", resource.name)
             return cls(config, model_storage, resource)
-        load_encoder()  # at load time, not on the first question
+        warm_up()  # the encoder and the background at load time, not on the first question
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:

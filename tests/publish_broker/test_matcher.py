@@ -7,6 +7,7 @@ import pytest
 from publish_broker.matcher import (
     ANSWER_SOURCE,
     DEFAULT_CONFIG,
+    NEGATIVE_SOURCE,
     OWNER_SOURCE,
     FaqModel,
     TopicScorer,
@@ -125,6 +126,54 @@ def test_a_saved_model_answers_exactly_as_the_fitted_one(tmp_path):
     for question in [p for *_, p in OFFICE_FAQ[:5]] + UNRELATED_QUESTIONS + ["", "??"]:
         assert loaded.parse(question) == fitted.parse(question), question
         assert refitted.parse(question) == fitted.parse(question), question
+
+
+# Questions an owner of the office FAQ dismissed, and rewordings of them.
+DISMISSED = ["How do I reset the password of my home router?",
+             "What are the opening hours of the bank?"]
+REWORDED = ["how can I reset my router's password at home", "what time does the bank open"]
+
+
+def test_a_dismissed_question_and_its_rewordings_are_refused_and_topics_still_answered():
+    owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
+    plain = FaqModel.fit(owner, _responses(5), CONFIG)
+    taught = FaqModel.fit(owner + [(q, "", NEGATIVE_SOURCE) for q in DISMISSED],
+                          _responses(5), CONFIG)
+
+    assert all(plain.parse(q)["intent"]["name"] == "faq" for q in DISMISSED + REWORDED)
+    for question in DISMISSED + REWORDED:
+        assert taught.parse(question)["intent"]["name"] == "nlu_fallback", question
+    for index, (*_, paraphrase) in enumerate(OFFICE_FAQ[:5]):
+        answer = taught.parse(paraphrase)["response_selector"]["default"]["response"]
+        assert taught.parse(paraphrase)["intent"]["name"] == "faq", paraphrase
+        assert answer["intent_response_key"] == f"faq/t{index}"
+    assert taught.state["cut"] == plain.state["cut"]  # the cut is the phrasings' alone
+
+
+def test_dismissed_questions_are_saved_with_the_model(tmp_path):
+    owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
+    fitted = FaqModel.fit(owner + [(q, "", NEGATIVE_SOURCE) for q in DISMISSED],
+                          _responses(5), CONFIG)
+    fitted.save(tmp_path)
+
+    loaded = FaqModel.load(tmp_path)
+
+    assert loaded.state["negatives"].shape == (len(DISMISSED), 384)
+    for question in DISMISSED + REWORDED + [p for *_, p in OFFICE_FAQ[:5]]:
+        assert loaded.parse(question) == fitted.parse(question), question
+
+
+def test_the_background_refuses_a_question_closer_to_it_than_to_the_topic():
+    owner = [("Can the assistant write code for me?", "faq/t0", OWNER_SOURCE)]
+    responses = {"utter_faq/t0": [{"text": "No, ask the developer guild on #dev."}]}
+    without = FaqModel.fit(owner, responses, {**CONFIG, "background": False})
+    background = FaqModel.fit(owner, responses, CONFIG)
+    generic = "can you write a trie in Python?"  # one of the background questions
+
+    assert without.parse(generic)["intent"]["name"] == "faq"
+    assert background.parse(generic)["intent"]["name"] == "nlu_fallback"
+    rewording = "is the assistant able to write code for me"
+    assert background.parse(rewording)["intent"] == without.parse(rewording)["intent"]
 
 
 def test_parse_applies_the_fallback_threshold_as_rasa_does(scorers):

@@ -115,6 +115,8 @@ def test_the_digest_does_not_depend_on_pythonhashseed(trainer):
         {"id": "v", "topics": [{"id": 1, "question": "q?", "answer": "a", "alternatives": [3]}]},
         {"id": "v", "topics": [{"id": "a.b", "question": "q?", "answer": "a"},
                                {"id": "a/b", "question": "p?", "answer": "b"}]},
+        {**faq_version(1), "dismissed_questions": "not a list"},
+        {**faq_version(1), "dismissed_questions": ["ok", 7]},
     ],
 )
 def test_an_invalid_version_is_a_training_error(trainer, tmp_path, version):
@@ -162,3 +164,23 @@ def test_warm_training_is_fast(trainer, tmp_path):
 
     assert timings[3] < 1.5
     assert timings[20] < 1.5
+
+
+def test_the_owners_dismissed_questions_train_the_bot_to_refuse_them(trainer, tmp_path):
+    from publish_broker.matcher import NEGATIVE_SOURCE, FaqModel
+
+    dismissed = ["How do I reset the password of my home router?",
+                 "What are the opening hours of the bank?"]
+    version = {**faq_version(3), "dismissed_questions": [*dismissed, dismissed[0], "  "]}
+    project = build_project(version, 10, 0.3)
+
+    assert project.digest != build_project(faq_version(3), 10, 0.3).digest
+    model = trainer.train(version, tmp_path)
+    matcher = FaqModel.from_archive(model.path)  # as the pool reads it
+    agent = Agent.load(str(model.path))  # as a Rasa server does
+    assert [e for e in matcher.examples if e[2] == NEGATIVE_SOURCE] == \
+        [(q, "", NEGATIVE_SOURCE) for q in dismissed]
+    for question in [*dismissed, "how can I reset my router's password at home"]:
+        assert _parse(agent, question)["intent"]["name"] == "nlu_fallback", question
+        assert matcher.parse(question)["intent"]["name"] == "nlu_fallback", question
+    assert _parse(agent, "How can I reserve a room for a meeting?")["intent"]["name"] == "faq"

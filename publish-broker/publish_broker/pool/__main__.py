@@ -2,8 +2,9 @@
 
     BOT_AUTH_TOKEN=... POOL_MODELS_DIR=/models python -m publish_broker.pool
 
-Settings: publish_broker.pool.settings (README "bot pool"). Loads the encoder before it listens,
-so the first ask is not slowed by it, and refuses to start, naming the cause, without it.
+Settings: publish_broker.pool.settings (README "bot pool"). Loads the encoder (and encodes the
+matcher's background questions) before it listens, so the first ask is not slowed by it, and
+refuses to start, naming the cause, without it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from publish_broker.encoder import EncoderUnavailable, load_encoder
+from publish_broker.encoder import EncoderUnavailable
+from publish_broker.matcher import warm_up
 from publish_broker.pool.registry import BotRegistry
 from publish_broker.pool.server import create_app
 from publish_broker.pool.settings import load_pool_settings
@@ -25,8 +27,8 @@ def main() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_pool_settings()
-        load_encoder()
-    except (SettingsError, EncoderUnavailable) as exc:
+        warm_up()
+    except (SettingsError, EncoderUnavailable, OSError) as exc:
         sys.exit(f"bot pool cannot start: {exc}")
     bots = BotRegistry(settings.POOL_MODELS_DIR, settings.POOL_MEMORY_BUDGET_MB * 1024 * 1024,
                        settings.POOL_IDLE_EVICT_S)

@@ -12,7 +12,7 @@ image's set is complete (`pip check`, less the lines expected for what is left o
 
 Every version comes from constraints/py310-rasa.txt, the pin set the tests run with; the
 resolution runs in a throw-away venv with the pip version of scripts/ensure-env.sh. Left out
-besides `tensorflow` (see LEFT_OUT), so that the bot image stays under 2 GB (a test checks it):
+besides `tensorflow` (see LEFT_OUT), so that the bot image stays under 2.1 GB (a test checks it):
 declared dependencies of TensorFlow that nothing in these images runs.
 
 - constraints/py310-rasa-image.txt: Rasa and everything it needs: the first layer of the bot,

@@ -35,8 +35,10 @@ IMAGE = "faqbot-bot:runtime-test"
 OWNER = BotKey(f"T0D{RUN_ID.upper()}", "U0OWNER1")
 STRANGER = BotKey(f"T0D{RUN_ID.upper()}", "U0STRANGER")
 # Every owner's bot runs this image: its size is each host's download and disk. Decimal GB, as
-# `docker images` shows it. What keeps it small: scripts/lock-images.py.
-MAX_IMAGE_BYTES = 2 * 10**9
+# `docker images` shows it. What keeps it small: scripts/lock-images.py. 2.01 GB since the
+# encoder runs on onnxruntime (+66 MB, 2x faster asks; issue 15): the Rasa layer is 1.86 GB of it,
+# and this per-owner image is the optional runtime (pools, 0.81 GB, are the default).
+MAX_IMAGE_BYTES = 21 * 10**8
 
 
 pytestmark = docker_marks()
@@ -108,7 +110,7 @@ def test_the_image_runs_models_with_our_custom_nlu_components(client, bot_image)
     assert output.decode().strip() != "0", "the bot must not run as root"
 
 
-def test_the_image_is_under_2_gb(client, bot_image) -> None:
+def test_the_image_is_under_2_1_gb(client, bot_image) -> None:
     size = client.images.get(bot_image).attrs["Size"]
     print(f"\ndocker runtime: bot image {size:,} bytes")
 

@@ -22,8 +22,9 @@ TEST_LABELS = {"faqbot.test": f"pool-{RUN_ID}"}
 IMAGE = "faqbot-pool:runtime-test"
 PREFIX = f"faqbot-t{RUN_ID}-pool-"
 OWNERS = [BotKey(f"T0P{RUN_ID.upper()}", f"U0OWNER{n}") for n in range(3)]
-# Every host running pools pulls this image. It carries numpy, scipy, scikit-learn and the
-# encoder's weights (~90 MB), no Rasa or TensorFlow: ~0.74 GB on the sandbox's stand-in base
+# Every host running pools pulls this image. It carries numpy, scipy, scikit-learn, the
+# encoder's weights (~90 MB) and runtime (onnxruntime + onnx, ~66 MB), no Rasa or TensorFlow:
+# 0.81 GB on the sandbox's stand-in base
 # (322 MB; the official python:3.10-slim is ~125 MB). Decimal GB, as `docker images` shows it.
 MAX_IMAGE_BYTES = 10**9
 

@@ -338,3 +338,73 @@ def asked_this_week(count: int) -> str:
     if not count:
         return ""
     return " · asked once this week" if count == 1 else f" · asked {count} times this week"
+
+
+# --- importing a file shared in the DM (issue 13) --------------------------------------------
+# At most this many problems are listed; a file with more gets a count of the rest.
+IMPORT_ERRORS_SHOWN = 10
+IMPORT_BUTTONS_CANCEL = {"title": "Cancel", "payload": "/cancel"}
+IMPORT_NOT_SET_UP = ("Sorry, I can't read shared files here: the action server has no "
+                     "SLACK_BOT_TOKEN. Nothing was imported.")
+IMPORT_UNAVAILABLE = ("Sorry, I couldn't read that file from Slack (only files you shared "
+                      "yourself, in this DM, can be imported). Nothing was imported.")
+IMPORT_NO_FILE = "I don't know which file to import any more. Please share it again."
+
+
+def import_button(file_id: str) -> Dict[str, str]:
+    """The Import button of a dry-run summary; the file id travels in its payload."""
+    return {"title": "Import", "payload": f'/confirm_file_import{{"file_id": "{file_id}"}}'}
+
+
+def import_unsupported(name: str) -> str:
+    """A shared file that is neither CSV nor JSON."""
+    return (f"I can import topics from a CSV or JSON file (as \"export\" writes it), but "
+            f"“{preview(name, 200)}” is neither. Nothing was imported.")
+
+
+def import_too_large(name: str, max_bytes: int) -> str:
+    """A shared file above the cap."""
+    return (f"“{preview(name, 200)}” is too big to import: at most {max_bytes // 1024:,} KB, "
+            "please. Nothing was imported.")
+
+
+def import_counts(report: Dict[str, Any]) -> str:
+    """'3 topics to add, 1 to change, 0 unchanged' (or, after an import, 'added ...'): a
+    report lists the topics of each kind."""
+    added, changed, unchanged = (len(report.get(key) or []) for key in
+                                 ("added", "changed", "unchanged"))
+    noun = "topic" if added == 1 else "topics"
+    if report.get("dry_run"):
+        return f"{added} {noun} to add, {changed} to change, {unchanged} unchanged"
+    return f"{added} {noun} added, {changed} changed, {unchanged} unchanged"
+
+
+def import_preview(name: str, report: Dict[str, Any]) -> str:
+    """A dry run's summary of a shared file that has no problems."""
+    skipped = len(report.get("skipped") or [])
+    note = f" ({skipped} deleted rows skipped)" if skipped else ""
+    return (f"In “{preview(name, 200)}”: {import_counts(report)}{note}. Import it? Your other "
+            "topics stay as they are.")
+
+
+def import_problems(name: str, errors: List[Dict[str, Any]]) -> str:
+    """The problems of a file that cannot be imported, each naming its row and field."""
+    lines = [f"• row {error.get('row')}, {preview(str(error.get('field') or 'file'), 60)}: "
+             f"{preview(str(error.get('message') or ''), 200)}"
+             for error in errors[:IMPORT_ERRORS_SHOWN]]
+    if len(errors) > IMPORT_ERRORS_SHOWN:
+        lines.append(f"… and {len(errors) - IMPORT_ERRORS_SHOWN} more.")
+    return (f"I can't import “{preview(name, 200)}”; nothing was imported. Please fix:\n"
+            + "\n".join(lines))
+
+
+def import_unreadable(name: str, detail: str) -> str:
+    """publish-api could not read the file at all (not JSON, not UTF-8 CSV, no header...)."""
+    return (f"I can't read “{preview(name, 200)}” as a topics file ({preview(detail, 200)}). "
+            "Nothing was imported.")
+
+
+def imported(name: str, report: Dict[str, Any]) -> str:
+    """The real import's result."""
+    return (f"Imported “{preview(name, 200)}”: {import_counts(report)}. Say *publish* to make "
+            "them live.")

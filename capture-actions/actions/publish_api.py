@@ -25,11 +25,13 @@ class PublishApiError(Exception):
     """publish-api did not do what was asked; `status` and `code` say why."""
 
     def __init__(self, message: str, status: Optional[int] = None, code: str = "",
-                 field: Optional[str] = None) -> None:
+                 field: Optional[str] = None,
+                 details: Optional[List[Dict[str, Any]]] = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.field = field
+        self.details = details or []
 
 
 class PublishApiUnavailable(PublishApiError):
@@ -45,7 +47,8 @@ class Conflict(PublishApiError):
 
 
 class Rejected(PublishApiError):
-    """400/413/422: the request was refused as invalid or too large (`field` names the field)."""
+    """400/413/415/422: the request was refused as invalid, too large or of another type
+    (`field` names the field)."""
 
 
 class Unauthorized(PublishApiError):
@@ -53,7 +56,7 @@ class Unauthorized(PublishApiError):
 
 
 _ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: Conflict,
-                     400: Rejected, 413: Rejected, 422: Rejected}
+                     400: Rejected, 413: Rejected, 415: Rejected, 422: Rejected}
 
 
 class PublishApiClient:
@@ -163,15 +166,24 @@ class PublishApiClient:
                 "topic_id": topic_id}
         return self._call("POST", f"{_owner(team_id, user_id)}/asks", body)
 
+    def import_topics(self, team_id: str, user_id: str, data: bytes, media_type: str,
+                      dry_run: bool) -> Dict[str, Any]:
+        """Imports a JSON or CSV topics file in merge mode; returns the report. Raises
+        PublishApiError (Rejected `import_invalid` with the problems in `details`, Rejected
+        `too_large`/`malformed_request`, status 415)."""
+        path = (f"{_owner(team_id, user_id)}/topics/import?mode=merge"
+                f"&dry_run={'true' if dry_run else 'false'}")
+        return self._request("POST", path, file=(data, media_type))[0]
+
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         return self._request(method, path, body)[0]
 
-    def _request(self, method: str, path: str,
-                 body: Optional[Dict[str, Any]] = None) -> Tuple[Any, int]:
+    def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None,
+                 file: Optional[Tuple[bytes, str]] = None) -> Tuple[Any, int]:
         attempts = 1 + (self._read_retries if method == "GET" else 0)
         for attempt in range(1, attempts + 1):
             try:
-                return self._once(method, path, body)
+                return self._once(method, path, body, file)
             except PublishApiUnavailable as error:
                 if attempt == attempts:
                     raise
@@ -179,10 +191,13 @@ class PublishApiClient:
                 time.sleep(RETRY_BACKOFF_S * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, method: str, path: str, body: Optional[Dict[str, Any]]) -> Tuple[Any, int]:
+    def _once(self, method: str, path: str, body: Optional[Dict[str, Any]],
+              file: Optional[Tuple[bytes, str]] = None) -> Tuple[Any, int]:
+        headers = self._headers if file is None else {**self._headers, "Content-Type": file[1]}
         try:
             response = self._session.request(method, self._base + path, json=body,
-                                             headers=self._headers, timeout=self._timeout)
+                                             data=file[0] if file else None,
+                                             headers=headers, timeout=self._timeout)
         except requests.RequestException as error:
             raise PublishApiUnavailable(
                 f"publish-api unreachable ({type(error).__name__})") from None
@@ -209,8 +224,9 @@ def _error_from(method: str, path: str, response: requests.Response) -> PublishA
     code, message = error.get("code", ""), error.get("message", response.reason or "")
     log = logger.warning if status >= 500 or status == 401 else logger.info
     log("publish-api %s %s answered %d %s", method, path, status, code)
+    details = error.get("details") if isinstance(error.get("details"), list) else None
     return kind(f"publish-api {status} {code}: {message}", status=status, code=code,
-                field=error.get("field"))
+                field=error.get("field"), details=details)
 
 
 def _owner(team_id: str, user_id: str) -> str:

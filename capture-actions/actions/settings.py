@@ -11,6 +11,9 @@ from typing import Mapping, Optional
 
 # A shared secret shorter than this is guessable; init_config.sh generates 48 characters.
 MIN_TOKEN_LENGTH = 16
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# publish-api's MAX_IMPORT_BYTES default: a bigger file would be refused there anyway.
+DEFAULT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -34,7 +37,7 @@ def actions_token(environ: Optional[Mapping[str, str]] = None) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """How to reach publish-api and the owners' bots."""
+    """How to reach publish-api, the owners' bots and (for files shared in the DM) Slack."""
 
     publish_api_url: str = "http://127.0.0.1:5000"
     api_token: str = ""
@@ -42,11 +45,16 @@ class Settings:
     publish_api_timeout_s: float = 5.0
     publish_api_read_retries: int = 2
     bot_timeout_s: float = 2.0
+    # Empty: files shared with the concierge are not imported (the user is told so).
+    slack_bot_token: str = ""
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Settings:
         """Reads PUBLISH_API_URL, API_TOKEN, BOT_AUTH_TOKEN, PUBLISH_API_TIMEOUT_S,
-        PUBLISH_API_READ_RETRIES and BOT_TIMEOUT_S.
+        PUBLISH_API_READ_RETRIES, BOT_TIMEOUT_S, SLACK_BOT_TOKEN, SLACK_API_URL and
+        IMPORT_MAX_BYTES.
 
         Raises:
             SettingsError: a value is missing or malformed (the message names the variable).
@@ -63,6 +71,10 @@ class Settings:
             publish_api_read_retries=int(_number(env, "PUBLISH_API_READ_RETRIES", 2, 0, 5)),
             # The issue caps a question to a bot at 2 s.
             bot_timeout_s=_number(env, "BOT_TIMEOUT_S", 2.0, 0.1, 2.0),
+            slack_bot_token=_bot_token(env),
+            slack_api_url=_slack_api_url(env),
+            import_max_bytes=int(_number(env, "IMPORT_MAX_BYTES", DEFAULT_IMPORT_MAX_BYTES,
+                                         1, DEFAULT_IMPORT_MAX_BYTES)),
         )
 
 
@@ -71,6 +83,20 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise SettingsError(f"{name} is not set: the action server needs it to call publish-api")
     return value
+
+
+def _bot_token(env: Mapping[str, str]) -> str:
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    if token and not token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be the concierge's bot token (xoxb-...)")
+    return token
+
+
+def _slack_api_url(env: Mapping[str, str]) -> str:
+    url = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError("SLACK_API_URL must be an http(s) URL")
+    return url if url.endswith("/") else url + "/"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

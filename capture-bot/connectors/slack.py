@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ NAME_CACHE_SIZE = 5_000
 DRAIN_TIMEOUT_SECONDS = 8.0
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# A file shared in the DM becomes this message: the actions import it (actions/file_import.py).
+IMPORT_FILE_INTENT = '/import_file{"file_id": "%s"}'
+SLACK_FILE_ID = re.compile(r"^F[A-Z0-9]{1,31}$")
 
 
 @dataclass(frozen=True)
@@ -268,15 +273,18 @@ class SlackConnector(SlackInput):
             return response.json({"challenge": body.get("challenge")})
         event = body.get("event") or {}
         metadata = _event_metadata(body)
-        if not self._is_user_message(body):
+        file_id = _shared_file_id(body)
+        if not (file_id or self._is_user_message(body)):
             return response.text("not a user message")
         if not self._is_supported_channel(body, metadata):
             return response.text("channel not supported")
         if not self._recent.first_time(_event_keys(body)):
             logger.info("Skipped a repeated Slack event %s", body.get("event_id"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
-        text = self._sanitize_user_message(event.get("text", ""), metadata["users"])
-        return await self._dispatch(request, on_new_message, unescape(text), metadata)
+        text = (IMPORT_FILE_INTENT % file_id if file_id
+                else unescape(self._sanitize_user_message(event.get("text", ""),
+                                                          metadata["users"])))
+        return await self._dispatch(request, on_new_message, text, metadata)
 
     async def _handle_interaction(
         self, request: Request, payload: Dict[str, Any], on_new_message: OnNewMessage
@@ -400,6 +408,18 @@ def _event_metadata(body: Dict[str, Any]) -> Dict[str, Any]:
         "user_id": event.get("user", ""),
         "channel_type": event.get("channel_type"),
     }
+
+
+def _shared_file_id(body: Dict[str, Any]) -> Optional[str]:
+    """The id of the (first) file a user shared in a DM with the concierge, else None."""
+    event = body.get("event") or {}
+    files = event.get("files") or [{}]
+    file_id = files[0].get("id") if isinstance(files[0], dict) else None
+    if (event.get("type") == "message" and event.get("subtype") == "file_share"
+            and event.get("channel_type") == "im" and not event.get("bot_id")
+            and isinstance(file_id, str) and SLACK_FILE_ID.match(file_id)):
+        return file_id
+    return None
 
 
 def _interaction_metadata(payload: Dict[str, Any]) -> Dict[str, Any]:

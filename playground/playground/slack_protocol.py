@@ -3,8 +3,8 @@
 - Signed requests: `X-Slack-Signature: v0=<HMAC-SHA256 of "v0:<timestamp>:<body>">` with
   `X-Slack-Request-Timestamp`, on Events API bodies (JSON) and interactivity payloads
   (form-encoded `payload=<JSON>`).
-- Envelopes: an `event_callback` for a message or an `app_mention`, and a `block_actions`
-  payload for a button click, shaped as Slack sends them.
+- Envelopes: an `event_callback` for a message (a file share too) or an `app_mention`, and a
+  `block_actions` payload for a button click, shaped as Slack sends them.
 - Block Kit limits: what `chat.postMessage` refuses, and with which error.
 
 Standard library only, Python 3.10: the Rasa environment's tests import it too.
@@ -57,6 +57,15 @@ def message_event(team_id: str, user_id: str, text: str, channel: str = "D0DM",
             "type": "event_callback", "event": event,
             "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
             "authorizations": [{"team_id": team_id, "user_id": bot_user_id, "is_bot": True}]}
+
+
+def file_share_event(team_id: str, user_id: str, file: Dict[str, Any],
+                     channel: str = "D0DM") -> Dict[str, Any]:
+    """A `message` event of subtype `file_share`: `user_id` shared `file` (a `files.info`
+    file object) in a DM, with no comment."""
+    envelope = message_event(team_id, user_id, "", channel=channel)
+    envelope["event"].update({"subtype": "file_share", "upload": False, "files": [file]})
+    return envelope
 
 
 def block_actions(team_id: str, user_id: str, value: str, channel: str = "D0DM",

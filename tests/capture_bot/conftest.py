@@ -62,11 +62,17 @@ def publish_api(ports, logs):
     api.stop()
 
 
+# Small, so a test file can pass it; publish-api's own cap is 5 MiB.
+IMPORT_MAX_BYTES = 20_000
+
+
 @pytest.fixture(scope="session")
-def action_server(ports, logs, publish_api):
-    """The real action server on the real publish-api."""
+def action_server(ports, logs, publish_api, slack):
+    """The real action server on the real publish-api, reading shared files from the Slack
+    stand-in."""
     env = {"PUBLISH_API_URL": publish_api.url, "API_TOKEN": publish_api.token,
-           "BOT_AUTH_TOKEN": "test-bot-token"}
+           "BOT_AUTH_TOKEN": "test-bot-token", "SLACK_BOT_TOKEN": BOT_TOKEN,
+           "SLACK_API_URL": slack.url, "IMPORT_MAX_BYTES": str(IMPORT_MAX_BYTES)}
     server = start_action_server(free_port(ports), logs, env)
     yield server
     server.stop()

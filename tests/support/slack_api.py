@@ -2,12 +2,13 @@
 Events API requests sent to the concierge (like slack-bolt's tests/mock_web_api_server).
 
 `SlackApi` is a real HTTP server on 127.0.0.1. It answers `auth.test`, `users.info`,
-`chat.postMessage`, `chat.update`, `conversations.open` and `chat.postEphemeral` the way Slack
-does (HTTP 200 with `{"ok": false, "error": ...}` on failure), checks
+`chat.postMessage`, `chat.update`, `conversations.open`, `chat.postEphemeral` and `files.info`
+the way Slack does (HTTP 200 with `{"ok": false, "error": ...}` on failure), checks
 `Authorization: Bearer <bot token>`, enforces Slack's Block Kit limits, and records every
 call so tests can wait for them (polling with a deadline, never sleeping). Given a Socket Mode
 stand-in (tests/support/slack_socket.py), it also answers `apps.connections.open`, which takes
-the app-level token and no other.
+the app-level token and no other. A file added with `add_file` is served at its
+`url_private_download` to the bot token only (anyone else gets Slack's HTML login page).
 
 `send_event`/`send_interaction` sign requests like Slack: `X-Slack-Signature: v0=<HMAC-SHA256
 of "v0:<timestamp>:<body>">` and `X-Slack-Request-Timestamp`. The protocol itself (signatures,
@@ -31,13 +32,15 @@ import requests
 from playground.slack_protocol import (
     block_actions,
     event_body,
+    file_share_event,
     interaction_body,
     message_error,
     message_event,
     sign,
 )
 
-__all__ = ["SlackApi", "SlackCall", "SlackUser", "block_actions", "message_error",
+__all__ = ["SlackApi", "SlackCall", "SlackUser", "block_actions", "file_share_event",
+           "message_error",
            "message_event", "send_event", "send_interaction", "send_interaction_payload",
            "send_raw", "sign"]
 
@@ -65,6 +68,17 @@ class SlackUser:
 
 
 @dataclass
+class SlackFile:
+    """A file some user uploaded: `files.info` describes it, its URL serves `content`."""
+
+    file_id: str
+    user_id: str
+    name: str
+    mimetype: str
+    content: bytes
+
+
+@dataclass
 class SlackApi:
     """The Web API stand-in; use as a context manager or call start()/stop()."""
 
@@ -78,6 +92,7 @@ class SlackApi:
     latency: Dict[str, float] = field(default_factory=dict)
     app_token: str = "xapp-1-A0CONCIERGE-test"
     socket_mode: Any = None  # a slack_socket.SocketModeServer
+    files: Dict[str, SlackFile] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._condition = threading.Condition()
@@ -92,6 +107,30 @@ class SlackApi:
     def add_user(self, user_id: str, name: str, display_name: str = "") -> None:
         """Makes `users.info` know a user of this team."""
         self.users[user_id] = SlackUser(user_id, self.team_id, name, display_name)
+
+    def add_file(self, user_id: str, name: str, content: bytes,
+                 mimetype: str = "text/csv") -> Dict[str, Any]:
+        """Stores a file `user_id` uploaded; returns its `files.info` object (what a
+        `file_share` event carries)."""
+        file = SlackFile(f"F{len(self.files) + 1:08d}", user_id, name, mimetype, content)
+        self.files[file.file_id] = file
+        return self.file_object(file)
+
+    def file_object(self, file: SlackFile) -> Dict[str, Any]:
+        """Slack's file object for `file`."""
+        url = f"http://127.0.0.1:{self.port}/files-pri/{self.team_id}-{file.file_id}/{file.name}"
+        return {"id": file.file_id, "name": file.name, "title": file.name,
+                "mimetype": file.mimetype, "filetype": file.name.rsplit(".", 1)[-1],
+                "size": len(file.content), "user": file.user_id, "is_external": False,
+                "url_private": url, "url_private_download": url + "?download=1"}
+
+    def download(self, path: str, token: Optional[str]) -> Optional[SlackFile]:
+        """The file at a `url_private_download` path for `token` (recorded as a
+        `files.download` call), or None: unknown file or not the bot token."""
+        file_id = path.split("/")[2].rsplit("-", 1)[-1] if path.count("/") >= 3 else ""
+        ok = token == self.bot_token and file_id in self.files
+        self.record(SlackCall("files.download", {"file": file_id}, token, ok=ok))
+        return self.files[file_id] if ok else None
 
     def start(self) -> SlackApi:
         """Starts serving in a daemon thread."""
@@ -168,6 +207,8 @@ class SlackApi:
             return "invalid_auth"
         if method == "users.info" and args.get("user") not in self.users:
             return "user_not_found"
+        if method == "files.info" and args.get("file") not in self.files:
+            return "file_not_found"
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return message_error(args)
         return None
@@ -185,6 +226,8 @@ class SlackApi:
                 "profile": {"display_name": user.display_name, "real_name": user.name}}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_mode.issue_url()}
+        if method == "files.info":
+            return {"ok": True, "file": self.file_object(self.files[args["file"]])}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         ts = f"{int(time.time())}.{next(self._ts):06d}"
@@ -195,6 +238,9 @@ class SlackApi:
 def _handler_for(api: SlackApi) -> type:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            path = urllib.parse.urlsplit(self.path).path
+            if path.startswith("/files-pri/"):
+                return self._file(api.download(path, _bearer(self.headers)))
             self._serve(urllib.parse.urlsplit(self.path).query)
 
         def do_POST(self) -> None:  # noqa: N802
@@ -210,10 +256,18 @@ def _handler_for(api: SlackApi) -> type:
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
             self._reply(200, api.answer(method, {**query, **args}, _bearer(self.headers)))
 
+        def _file(self, file: Optional[SlackFile]) -> None:
+            # Slack answers a request it cannot authorise with its login page, not an error.
+            if file is None:
+                return self._send(200, b"<html>Sign in to Slack</html>", "text/html")
+            self._send(200, file.content, file.mimetype)
+
         def _reply(self, status: int, body: Dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
+            self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8")
+
+        def _send(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -1,0 +1,105 @@
+"""A topic file shared in the DM, through Slack's protocol: the real concierge turns the share
+into an import, the real action server reads the file through the Slack stand-in's `files.info`
+and download URL (bot token only) and imports it into the real publish-api."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.slack_protocol import parse_blocks
+from tests.capture_bot.conftest import IMPORT_MAX_BYTES
+from tests.capture_bot.servers import SIGNING_SECRET
+from tests.capture_bot.test_concierge_flows import Dm
+from tests.capture_bot.test_slack_connector import TEAM
+from tests.support.slack_api import file_share_event, send_event
+
+pytestmark = pytest.mark.slow
+
+GOOD_CSV = (
+    b"question,answer,state,alternative_1\n"
+    b"Where is the wifi password?,On the fridge.,published,wifi password?\n"
+    b"When is the standup?,At 9:30 in room 2.,,\n"
+    b"Who orders lunch?,Sam does & pays <later>.,,\n"
+    b"Old question,Gone.,deleted,\n"
+)
+BAD_CSV = (
+    b"question,answer\n"
+    b"Where is the printer?,Second floor.\n"
+    b"What is the budget?,\n"
+)
+
+
+class FileDm(Dm):
+    """A DM in which the user can also share a file."""
+
+    def share(self, name: str, content: bytes, mimetype: str = "text/csv") -> str:
+        file = self.slack.add_file(self.user, name, content, mimetype)
+        before = len(self.slack.posts(self.channel))
+        event = file_share_event(TEAM, self.user, file, channel=self.channel)
+        assert send_event(self.webhook, SIGNING_SECRET, event).status_code == 200
+        return self._new_replies(before, 1)
+
+    def buttons(self) -> dict:
+        """The last reply's buttons: title → payload."""
+        blocks = parse_blocks(self.slack.posts(self.channel)[-1].args.get("blocks"))
+        return {element["text"]["text"]: element["value"]
+                for block in blocks if block.get("type") == "actions"
+                for element in block["elements"]}
+
+
+def topics_of(publish_api, user):
+    response = publish_api.call("GET", f"/v1/users/{TEAM}/{user}/topics")
+    return response.json()["topics"] if response.status_code == 200 else []
+
+
+def test_a_shared_csv_is_previewed_then_imported(webhook, slack, publish_api):
+    dm = FileDm(webhook, slack, "U0FIONA")
+    publish_api.call("PUT", f"/v1/users/{TEAM}/U0FIONA", json={"display_name": "Fiona"})
+    publish_api.call("POST", f"/v1/users/{TEAM}/U0FIONA/topics",
+                     json={"question": "where is the WIFI password?", "answer": "Ask Sam."})
+    preview = dm.share("team <faq> & more.csv", GOOD_CSV)
+    assert "2 topics to add, 1 to change, 0 unchanged" in preview
+    assert "team &lt;faq&gt; &amp; more.csv" in preview and "<faq>" not in preview
+    buttons = dm.buttons()
+    assert set(buttons) == {"Import", "Cancel"}
+    assert len(topics_of(publish_api, "U0FIONA")) == 1  # a dry run writes nothing
+    done = dm.click(buttons["Import"])
+    assert "2 topics added, 1 changed, 0 unchanged" in done and "*publish*" in done
+    topics = {t["question"]: t for t in topics_of(publish_api, "U0FIONA")}
+    assert set(topics) == {"Where is the wifi password?", "When is the standup?",
+                           "Who orders lunch?"}
+    assert topics["Where is the wifi password?"]["answer"] == "On the fridge."
+    assert topics["Who orders lunch?"]["answer"] == "Sam does & pays <later>."
+    downloads = [c for c in slack.calls if c.method == "files.download"]
+    assert downloads and all(c.ok and c.token == slack.bot_token for c in downloads)
+
+
+def test_a_bad_file_names_its_problems_and_imports_nothing(webhook, slack, publish_api):
+    dm = FileDm(webhook, slack, "U0GIDEON")
+    reply = dm.share("topics.csv", BAD_CSV)
+    assert "nothing was imported" in reply and "row 3, answer" in reply
+    assert "Import" not in dm.buttons()
+    assert topics_of(publish_api, "U0GIDEON") == []
+
+
+def test_a_file_too_big_is_refused_before_its_download(webhook, slack, publish_api):
+    dm = FileDm(webhook, slack, "U0HANNA")
+    reply = dm.share("huge.csv", b"question,answer\n" + b"x" * IMPORT_MAX_BYTES)
+    assert "too big to import" in reply and "Nothing was imported" in reply
+    assert not [c for c in slack.calls if c.method == "files.download"]
+    assert topics_of(publish_api, "U0HANNA") == []
+
+
+def test_neither_csv_nor_json_is_refused(webhook, slack, publish_api):
+    dm = FileDm(webhook, slack, "U0IVAN")
+    reply = dm.share("notes.pdf", b"%PDF-1.4", mimetype="application/pdf")
+    assert "neither" in reply and "notes.pdf" in reply
+
+
+def test_someone_elses_file_cannot_be_imported_by_its_id(webhook, slack, publish_api):
+    owner = FileDm(webhook, slack, "U0JUDY")
+    assert "3 topics to add" in owner.share("judy.csv", GOOD_CSV)
+    payload = owner.buttons()["Import"]
+    thief = FileDm(webhook, slack, "U0KARL")
+    assert "only files you shared yourself" in thief.click(payload)
+    assert topics_of(publish_api, "U0KARL") == []

@@ -76,6 +76,8 @@ class SlackFile:
     name: str
     mimetype: str
     content: bytes
+    # The `size` files.info reports, when a test needs it to differ from the content's.
+    reported_size: Optional[int] = None
 
 
 @dataclass
@@ -121,7 +123,8 @@ class SlackApi:
         url = f"http://127.0.0.1:{self.port}/files-pri/{self.team_id}-{file.file_id}/{file.name}"
         return {"id": file.file_id, "name": file.name, "title": file.name,
                 "mimetype": file.mimetype, "filetype": file.name.rsplit(".", 1)[-1],
-                "size": len(file.content), "user": file.user_id, "is_external": False,
+                "size": len(file.content) if file.reported_size is None else file.reported_size,
+                "user": file.user_id, "is_external": False,
                 "url_private": url, "url_private_download": url + "?download=1"}
 
     def download(self, path: str, token: Optional[str]) -> Optional[SlackFile]:

@@ -103,3 +103,20 @@ def test_someone_elses_file_cannot_be_imported_by_its_id(webhook, slack, publish
     thief = FileDm(webhook, slack, "U0KARL")
     assert "only files you shared yourself" in thief.click(payload)
     assert topics_of(publish_api, "U0KARL") == []
+
+
+
+def test_a_file_shared_while_adding_a_topic_leaves_the_form_for_the_import(webhook, slack,
+                                                                          publish_api):
+    dm = FileDm(webhook, slack, "U0LIAM")
+    assert "What is the question" in dm.say("add a new topic")
+    before = len(slack.posts(dm.channel))
+    dm.share("topics.csv", GOOD_CSV)
+
+    def previewed(_calls):
+        return any("3 topics to add" in (post.args.get("text") or "")
+                   for post in slack.posts(dm.channel)[before:])
+
+    slack.wait_for(previewed)
+    assert "Import" in dm.buttons()
+    assert topics_of(publish_api, "U0LIAM") == []

@@ -84,7 +84,8 @@ def conversations_open(ws: Workspace, args: Answer) -> Answer:
 
 def post_message(ws: Workspace, args: Answer) -> Answer:
     text, blocks = _checked_message(args)
-    message = ws.post(str(args["channel"]), ws.bot_user_id, text, blocks)
+    thread_ts = str(args.get("thread_ts") or "") or None
+    message = ws.post(str(args["channel"]), ws.bot_user_id, text, blocks, thread_ts=thread_ts)
     return {"channel": message.channel, "ts": message.ts,
             "message": {"text": text, "ts": message.ts, "user": ws.bot_user_id}}
 

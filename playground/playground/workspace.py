@@ -52,6 +52,7 @@ class Message:
     blocks: List[Dict[str, Any]] = field(default_factory=list)
     ephemeral_for: Optional[str] = None
     is_note: bool = False  # a note of the playground's own, such as "not delivered"
+    thread_ts: Optional[str] = None  # a reply in the thread of that message
 
 
 @dataclass
@@ -123,12 +124,13 @@ class Workspace:
 
     def post(self, channel: str, user: str, text: str,
              blocks: Optional[List[Dict[str, Any]]] = None, ephemeral_for: Optional[str] = None,
-             is_note: bool = False) -> Message:
-        """Adds a message to `channel` (resolved by channel_of). Raises WorkspaceError."""
+             is_note: bool = False, thread_ts: Optional[str] = None) -> Message:
+        """Adds a message to `channel` (resolved by channel_of); a reply in a thread is shown
+        in the channel, marked as such. Raises WorkspaceError."""
         with self._lock:
             channel = self.channel_of(channel)
             message = Message(self._next_ts(), channel, user, text, list(blocks or []),
-                              ephemeral_for, is_note)
+                              ephemeral_for, is_note, thread_ts or None)
             self.messages.setdefault(channel, []).append(message)
             self._touch()
             return message

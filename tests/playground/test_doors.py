@@ -66,6 +66,16 @@ def test_posted_text_is_escaped_on_the_page(playground):
     assert "&lt;img src=x onerror=alert(1)&gt; <b>bold</b> ✅" in page
 
 
+def test_a_reply_in_a_thread_shows_in_the_channel_marked(playground):
+    asked = _call(playground, "chat.postMessage", channel="C0GENERAL", text="a question").json()
+    reply = _call(playground, "chat.postMessage", channel="C0GENERAL", text="the reply",
+                  thread_ts=asked["ts"]).json()
+    assert reply["ok"]
+    page = requests.get(playground.url + "/as/UBOB/C0GENERAL", timeout=5).text
+    assert page.count("↳ reply in thread") == 1
+    assert page.index("a question") < page.index("↳ reply in thread") < page.index("the reply")
+
+
 def test_a_change_without_the_page_token_is_refused(playground):
     session = requests.Session()
     url = playground.url + "/as/UALICE/C0GENERAL/messages"

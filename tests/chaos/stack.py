@@ -357,26 +357,24 @@ def worker_killed_in_deploy(stack: Stack) -> FaultReport:
 
 
 def rabbitmq_restarted_mid_publish(stack: Stack) -> FaultReport:
-    """RabbitMQ stops and starts while a job trains: the worker reconnects, the task is done
-    once (its job goes live), and a publish made while RabbitMQ was down is sent later."""
-    report, started = FaultReport("rabbitmq_restarted_mid_publish"), time.monotonic()
-    owner = stack.new_owner()
-    job_id = owner.publish()
-    owner.wait_for_state(job_id, ("training",) + FINAL)
-    report.injected = owner.job(job_id)["state"] == "training"
-    stack.rabbitmq.restart()
-    return settle(report, owner, job_id, started)
+    """RabbitMQ stops and starts while a job trains: the worker reconnects and the task is
+    done once (its job goes live)."""
+    return _restarted_mid_publish(stack, "rabbitmq_restarted_mid_publish", stack.rabbitmq)
 
 
 def postgres_restarted_mid_publish(stack: Stack) -> FaultReport:
     """PostgreSQL restarts while a job trains: the broker's calls to publish-api are retried
     until it answers again; the job goes live with every topic."""
-    report, started = FaultReport("postgres_restarted_mid_publish"), time.monotonic()
+    return _restarted_mid_publish(stack, "postgres_restarted_mid_publish", stack.postgres)
+
+
+def _restarted_mid_publish(stack: Stack, fault: str, server) -> FaultReport:
+    report, started = FaultReport(fault), time.monotonic()
     owner = stack.new_owner()
     job_id = owner.publish()
     owner.wait_for_state(job_id, ("training",) + FINAL)
     report.injected = owner.job(job_id)["state"] == "training"
-    stack.postgres.restart()
+    server.restart()
     return settle(report, owner, job_id, started)
 
 

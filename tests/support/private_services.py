@@ -52,8 +52,29 @@ def _as(user: str, *command: str) -> None:
         raise RuntimeError(f"{Path(command[0]).name} failed: {done.stdout}{done.stderr}")
 
 
+class _PrivateServer:
+    """What a server of our own can do once it can start and stop."""
+
+    root: Path
+
+    def start(self) -> _PrivateServer:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        """Stops it and deletes its data."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @dataclass
-class PrivatePostgres:
+class PrivatePostgres(_PrivateServer):
     """A throw-away PostgreSQL cluster (trust auth on 127.0.0.1): start, stop, restart,
     remove."""
 
@@ -85,17 +106,10 @@ class PrivatePostgres:
             _as("postgres", str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", "fast",
                 "stop")
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @dataclass
-class PrivateRabbitMQ:
+class PrivateRabbitMQ(_PrivateServer):
     """A RabbitMQ node of our own (guest/guest on 127.0.0.1): start, stop, restart. Durable
     queues and persistent messages survive a restart, as on a production node."""
 
@@ -143,11 +157,3 @@ class PrivateRabbitMQ:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, 9)
             self.process.wait(timeout=10)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -96,7 +96,8 @@ def test_neither_csv_nor_json_is_refused(webhook, slack, publish_api):
     assert "neither" in reply and "notes.pdf" in reply
 
 
-def test_someone_elses_file_cannot_be_imported_and_cancel_imports_nothing(webhook, slack, publish_api):
+def test_someone_elses_file_cannot_be_imported_and_cancel_imports_nothing(webhook, slack,
+                                                                           publish_api):
     owner = FileDm(webhook, slack, "U0JUDY")
     assert "3 topics to add" in owner.share("judy.csv", GOOD_CSV)
     payload = owner.buttons()["Import"]

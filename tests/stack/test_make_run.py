@@ -171,9 +171,12 @@ def test_an_ask_typed_on_the_page_gets_the_owners_answer(make_run):
                     headers={"X-Playground-Token": token})
     assert sent.status_code == 200, sent.text
     answer = f"@Alice says: {TOPICS[1][1]}"
-    wait_until(lambda: answer in bob.get(f"{PLAYGROUND}/as/{BOB}/DBOB/messages",
-                                         timeout=10).text,
-               timeout=30, interval=0.5, what="Alice's answer in Bob's DM")
+    dm = f"{PLAYGROUND}/as/{BOB}/DBOB/messages"
+    try:
+        wait_until(lambda: answer in bob.get(dm, timeout=10).text, timeout=30, interval=0.5,
+                   what="Alice's answer in Bob's DM")
+    except TimeoutError:
+        raise AssertionError(bob.get(dm, timeout=10).text) from None
 
 
 def test_ctrl_c_stops_every_process_bots_included(make_run):

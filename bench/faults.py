@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / part)
-                for part in (".", "publish-broker", "capture-actions", "playground")]
+                for part in (".", "publish-broker", "capture-actions", "capture-bot", "playground")]
 
 from tests.capture_bot.servers import train_concierge  # noqa: E402
 from tests.chaos import stack as faults  # noqa: E402

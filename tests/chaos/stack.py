@@ -131,6 +131,14 @@ class Stack:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Stack:
+        """Starts every service; on a failure, stops what did start (nothing is left behind)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         self.postgres.start()
         self.rabbitmq.start()
         self.slack.start()

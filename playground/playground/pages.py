@@ -116,6 +116,36 @@ def panel(user_id: str) -> str:
                            label_height=chart.LABEL_HEIGHT)
 
 
+@bp.get("/as/<user_id>/topics.<file_format>")
+def export_topics(user_id: str, file_format: str) -> Response:
+    person = _person(user_id)
+    if file_format not in ("json", "csv"):
+        abort(404, "Topics export as .json or .csv.")
+    try:
+        exported = current_app.extensions["owners"].export(_ws().team_id, person.user_id,
+                                                           file_format)
+    except OwnersError as exc:
+        abort(502, str(exc))
+    name = f"topics-{person.handle}.{file_format}"
+    return Response(exported.content, mimetype=exported.headers.get("Content-Type"),
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/as/<user_id>/topics/import")
+def import_topics(user_id: str) -> str:
+    """The file's dry run ("Preview") or its import ("Import"), as publish-api reports it."""
+    person, upload = _person(user_id), request.files.get("file")
+    if upload is None or not upload.filename:
+        raise WorkspaceError("Choose a topic file (.csv or .json) first.")
+    dry_run = request.form.get("action") != "import"
+    try:
+        report = current_app.extensions["owners"].import_file(
+            _ws().team_id, person.user_id, upload.read(), upload.filename, dry_run)
+    except OwnersError as exc:
+        raise WorkspaceError(str(exc)) from None
+    return render_template("_import_report.html", report=report, file_name=upload.filename)
+
+
 def _channel_context(person: Person, channel: str) -> dict:
     ws = _ws()
     return {"ws": ws, "me": person, "channel": channel, "version": ws.version,

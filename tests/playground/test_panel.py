@@ -62,3 +62,60 @@ def test_the_playground_token_cannot_write(services):
                             headers={"Authorization": f"Bearer {PLAYGROUND_TOKEN}"},
                             json={"question": "Q?", "answer": "A."})
     assert refused.status_code == 403
+
+
+def _page_token(playground) -> str:
+    page = requests.get(playground.url + "/as/UBOB/DBOB", timeout=10).text
+    assert 'id="transfer"' in page  # the import/export form, outside the refreshing panel
+    return re.search(r'"X-Playground-Token": "([^"]+)"', page).group(1)
+
+
+def _words(html: str) -> str:
+    return " ".join(html.split())
+
+
+def _import(playground, name: str, data: bytes, action: str) -> requests.Response:
+    return requests.post(f"{playground.url}/as/UBOB/topics/import", timeout=10,
+                         headers={"X-Playground-Token": _page_token(playground)},
+                         files={"file": (name, data)}, data={"action": action})
+
+
+def test_a_topic_file_is_previewed_imported_and_exported_from_the_page(services):
+    api, playground = services
+    bob = f"/v1/users/{TEAM}/UBOB"
+    assert api.call("PUT", bob, json={"display_name": "Bob"}).ok
+    csv = (b"question,answer,state\n"
+           b"Where do I park?,In the garage <b>B</b>.,unpublished\n"
+           b"Who orders lunch?,The office team.,unpublished\n")
+
+    preview = _import(playground, "bob's topics.csv", csv, "preview")
+    assert preview.status_code == 200
+    assert "would add 2 topics, change 0 topics" in _words(preview.text)
+    assert "bob&#39;s topics.csv" in preview.text  # the file's name, escaped
+    assert api.call("GET", bob + "/topics").json()["topics"] == []  # a preview changes nothing
+
+    imported = _import(playground, "topics.csv", csv, "import")
+    assert imported.status_code == 200 and "2 topics added" in _words(imported.text)
+    questions = [t["question"] for t in api.call("GET", bob + "/topics").json()["topics"]]
+    assert sorted(questions) == ["Where do I park?", "Who orders lunch?"]
+
+    exported = requests.get(f"{playground.url}/as/UBOB/topics.json", timeout=10)
+    assert exported.status_code == 200
+    assert 'filename="topics-bob.json"' in exported.headers["Content-Disposition"]
+    assert {t["answer"] for t in exported.json()["topics"]} == {"In the garage <b>B</b>.",
+                                                                "The office team."}
+
+
+def test_a_bad_topic_file_names_its_problems_and_changes_nothing(services):
+    api, playground = services
+    bob = f"/v1/users/{TEAM}/UBOB"
+    before = api.call("GET", bob + "/topics").json()["topics"]
+    bad = b"question,answer\nA question without an answer?,\n"
+    report = _import(playground, "bad.csv", bad, "import")
+    assert report.status_code == 200
+    assert "cannot be imported; nothing was changed" in _words(report.text)
+    assert "row 2" in report.text
+    assert api.call("GET", bob + "/topics").json()["topics"] == before
+    refused = requests.post(f"{playground.url}/as/UBOB/topics/import", timeout=10,
+                            files={"file": ("topics.csv", b"question,answer\nQ?,A.\n")})
+    assert refused.status_code == 403  # no page token: another site cannot import

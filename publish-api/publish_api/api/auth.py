@@ -5,7 +5,7 @@ PLAYGROUND_API_TOKEN, when set, reach only the routes that client calls
 (publish-broker/publish_broker/api_client.py, capture-actions/actions/publish_api.py and
 playground/playground/owners.py): a leaked action-server token cannot set a bot's endpoint or
 move a job on, a leaked broker token cannot read or change anyone's topics, and the playground's
-token only reads.
+token reads and writes nothing but through a topic file's import.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ ACTIONS_ENDPOINTS = frozenset({
     "owners.daily_asks", "owners.import_topics",
 })
 
-# The local workspace of `make run` shows each person's topics, bot and asks per day: reads only.
-PLAYGROUND_ENDPOINTS = frozenset({"owners.list_topics", "owners.get_bot", "owners.daily_asks"})
+# The local workspace of `make run` shows each person's topics, bot and asks per day, and its
+# page exports and imports the viewer's topics as a file (the only way it writes).
+PLAYGROUND_ENDPOINTS = frozenset({"owners.list_topics", "owners.get_bot", "owners.daily_asks",
+                                  "owners.export_topics", "owners.import_topics"})
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ the action server and the concierge, with a local Slack stand-in, and then:
 
 JSON keys: faults_injected, jobs_lost, topics_lost, duplicate_replies, replies_lost, http_5xx
 (5xx answers to Slack's requests, the faults' and the load run's), faults (one report each), and
-load (rate, seconds, asks, answered, http_5xx, ask_p50_ms, ask_p95_ms, ask_max_ms).
+load (rate, seconds, asks, answered, not_acknowledged: deliveries the concierge did not take within
+Slack's 3 s, which Slack would send again and the load run does not; http_5xx, ask_p50_ms,
+ask_p95_ms, ask_max_ms: from each request to its reply, over the answered asks).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def run_load(stack: faults.Stack, rate: float, seconds: float) -> dict:
         raise RuntimeError(f"the load run's bot did not go live: {job}")
     sender = stack.sender
     sent: dict[str, float] = {}
+    refused: list[str] = []  # not acknowledged within Slack's 3 s (Slack would send it again)
     lock = threading.Lock()
 
     def one(i: int) -> None:
@@ -72,7 +75,9 @@ def run_load(stack: faults.Stack, rate: float, seconds: float) -> dict:
                               f"ask <@{owner.user_id}> {question}", channel=channel)
         with lock:
             sent[channel] = time.monotonic()
-        sender.deliver(event, retry_delays=())
+        if not sender.deliver(event, retry_delays=()):
+            with lock:
+                refused.append(channel)
 
     total = int(rate * seconds)
     started = time.monotonic()
@@ -89,7 +94,7 @@ def run_load(stack: faults.Stack, rate: float, seconds: float) -> dict:
     replies = _first_replies(stack, sent)
     latencies = sorted((replies[c] - sent[c]) * 1000 for c in replies)
     return {"rate": rate, "seconds": seconds, "asks": total, "answered": len(replies),
-            "http_5xx": sender.http_5xx,
+            "not_acknowledged": len(refused), "http_5xx": sender.http_5xx,
             "ask_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "ask_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1)
             if latencies else None,

@@ -3,7 +3,8 @@ interactivity request Slack would send the concierge for it.
 
 A DM with the concierge sends a `message` event (`channel_type: im`); a message in #general that
 mentions @concierge sends an `app_mention` event (the app subscribes to nothing else there).
-`@handle` becomes `<@USERID>` first, as Slack's client does. When the concierge cannot take the
+The text is escaped (`&`, `<`, `>`) and `@handle` becomes `<@USERID>` first, as Slack's client
+does. When the concierge cannot take the
 request, a note in the channel says so: nothing is silently lost.
 """
 
@@ -13,7 +14,7 @@ import re
 from typing import Any, Dict
 
 from .concierge import Concierge, DeliveryError
-from .slack_protocol import block_actions, message_event
+from .slack_protocol import block_actions, escape, message_event
 from .workspace import GENERAL, Message, Person, Workspace, WorkspaceError
 
 MAX_TYPED = 4_000
@@ -29,7 +30,7 @@ def say(ws: Workspace, concierge: Concierge, person: Person, channel: str, text:
     text = text.strip()
     if not text or len(text) > MAX_TYPED:
         raise WorkspaceError("invalid_text", f"Type between 1 and {MAX_TYPED} characters.")
-    slack_text = with_mentions(ws, text)
+    slack_text = with_mentions(ws, escape(text))
     message = ws.post(channel, person.user_id, slack_text)
     envelope = _envelope(ws, person, message)
     if envelope is not None:

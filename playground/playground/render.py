@@ -2,7 +2,8 @@
 
 The text is escaped first; only then are Slack's own marks turned into markup: `<@U…>` mentions
 (which escaping has made `&lt;@U…&gt;`), *bold*, _italic_, `code`, ```blocks```, the emoji
-codes the product uses, and line breaks. So nothing a person typed can become markup.
+codes the product uses, and line breaks. So nothing a person typed can become markup. Slack's
+own escapes (`&amp;`, `&lt;`, `&gt;`: what was typed as `&`, `<`, `>`) show as those characters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .workspace import Message, Workspace
 EMOJI = {"white_check_mark": "✅", "red_circle": "🔴", "wave": "👋", "warning": "⚠️",
          "tada": "🎉", "x": "❌"}
 _MENTION = re.compile(r"&lt;@([A-Z0-9]+)&gt;")
+_SLACK_ESCAPED = re.compile(r"&amp;(amp|lt|gt);")
 _PRE = re.compile(r"```(.+?)```", re.S)
 _CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
@@ -30,6 +32,8 @@ def mrkdwn(ws: Workspace, text: str) -> Markup:
     html = str(escape(text))
     html = _MENTION.sub(lambda m: f'<span class="mention">@{escape(ws.name_of(m.group(1)))}</span>',
                         html)
+    # Slack's escapes, escaped once more above: back to one level, so "&lt;" shows as "<".
+    html = _SLACK_ESCAPED.sub(r"&\1;", html)
     html = _PRE.sub(r"<pre>\1</pre>", html)
     html = _CODE.sub(r"<code>\1</code>", html)
     html = _BOLD.sub(r"<b>\1</b>", html)

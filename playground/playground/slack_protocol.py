@@ -29,6 +29,12 @@ _event_ids = itertools.count(1)
 _trigger_ids = itertools.count(1)
 
 
+def escape(text: str) -> str:
+    """Text as Slack's client sends what a person typed: `&`, `<` and `>` as `&amp;`, `&lt;`
+    and `&gt;`, so that only Slack's own `<...>` tokens (mentions) are markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """Slack's v0 request signature."""
     base = b"v0:" + timestamp.encode() + b":" + body

@@ -35,7 +35,7 @@ def sockets():
 
 
 @pytest.fixture(scope="module")
-def slack(ports, sockets):
+def socket_slack(ports, sockets):
     with SlackApi(bot_token=BOT_TOKEN, port=free_port(ports), app_token=APP_TOKEN,
                   socket_mode=sockets) as server:
         server.add_user("U0ALICE", "alice", "Alice")
@@ -44,18 +44,18 @@ def slack(ports, sockets):
 
 
 @pytest.fixture(scope="module")
-def concierge(ports, logs, concierge_model, slack, sockets, action_server):
+def concierge(ports, logs, concierge_model, socket_slack, sockets, action_server):
     # No signing secret: Socket Mode serves no webhook, so it needs none.
     env = {"SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": ""}
-    server = start_concierge(free_port(ports), concierge_model, logs, slack.url,
+    server = start_concierge(free_port(ports), concierge_model, logs, socket_slack.url,
                              action_server.url, extra_env=env)
     sockets.wait_for(lambda: sockets.hellos >= 1)
     yield server
     server.stop()
 
 
-def test_the_concierge_connects_with_the_app_token_and_serves_no_webhook(concierge, slack):
-    opened = [c for c in slack.calls if c.method == "apps.connections.open"]
+def test_the_concierge_connects_with_the_app_token_and_serves_no_webhook(concierge, socket_slack):
+    opened = [c for c in socket_slack.calls if c.method == "apps.connections.open"]
     assert opened and all(c.ok and c.token == APP_TOKEN for c in opened)
     health = requests.get(concierge.url + "/webhooks/slack/", timeout=5)
     assert health.json() == {"status": "ok", "socket_mode": True}
@@ -63,30 +63,31 @@ def test_the_concierge_connects_with_the_app_token_and_serves_no_webhook(concier
     assert webhook.status_code == 404
 
 
-def test_a_dm_through_socket_mode_gets_the_concierges_reply(concierge, slack, sockets):
+def test_a_dm_through_socket_mode_gets_the_concierges_reply(concierge, socket_slack, sockets):
     dm = channel_id()
 
     envelope = sockets.send_event(message_event(TEAM, "U0ALICE", "hi", channel=dm))
 
     assert sockets.wait_for_ack(envelope) == {"envelope_id": envelope}
-    [post] = slack.wait_for_posts(1, channel=dm, timeout=20)
+    [post] = socket_slack.wait_for_posts(1, channel=dm, timeout=20)
     assert post.token == BOT_TOKEN and post.args["text"].startswith(GREETING)
     buttons = post.args["blocks"][1]["elements"]
     # The menu itself is test_slack_connector's concern; its buttons came through.
     assert {"/add_topic", "/help"} <= {b["value"] for b in buttons}
 
 
-def test_a_click_through_socket_mode_is_a_message(concierge, slack, sockets):
+def test_a_click_through_socket_mode_is_a_message(concierge, socket_slack, sockets):
     dm = channel_id()
 
     envelope = sockets.send_interaction(block_actions(TEAM, "U0ALICE", "/help", channel=dm))
 
     assert sockets.wait_for_ack(envelope) == {"envelope_id": envelope}
-    [post] = slack.wait_for_posts(1, channel=dm, timeout=20)
+    [post] = socket_slack.wait_for_posts(1, channel=dm, timeout=20)
     assert post.args["text"].startswith("I can:")
 
 
-def test_an_event_delivered_again_is_acknowledged_and_answered_once(concierge, slack, sockets):
+def test_an_event_delivered_again_is_acknowledged_and_answered_once(concierge, socket_slack,
+                                                                   sockets):
     dm, marker = channel_id(), channel_id()
     event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
     first = sockets.send_event(event)
@@ -94,34 +95,35 @@ def test_an_event_delivered_again_is_acknowledged_and_answered_once(concierge, s
     sockets.wait_for_ack(first)
     sockets.wait_for_ack(again)
     # Once the marker DM is answered, a second reply in `dm` would have come before it.
-    slack.wait_for_posts(1, channel=dm, timeout=20)
+    socket_slack.wait_for_posts(1, channel=dm, timeout=20)
     sockets.send_event(message_event(TEAM, "U0BOB", "hi", channel=marker))
-    slack.wait_for_posts(1, channel=marker, timeout=20)
-    assert len(slack.posts(dm)) == 1
+    socket_slack.wait_for_posts(1, channel=marker, timeout=20)
+    assert len(socket_slack.posts(dm)) == 1
 
 
-def test_other_envelopes_are_acknowledged_without_reply(concierge, slack, sockets):
-    before = len(slack.posts())
+def test_other_envelopes_are_acknowledged_without_reply(concierge, socket_slack, sockets):
+    before = len(socket_slack.posts())
     envelope = sockets.send("slash_commands", {"command": "/faq", "text": "hi"})
     assert sockets.wait_for_ack(envelope) == {"envelope_id": envelope}
     marker = channel_id()
     sockets.send_event(message_event(TEAM, "U0BOB", "hi", channel=marker))
-    slack.wait_for_posts(1, channel=marker, timeout=20)
-    assert len(slack.posts()) == before + 1
+    socket_slack.wait_for_posts(1, channel=marker, timeout=20)
+    assert len(socket_slack.posts()) == before + 1
 
 
-def test_a_disconnect_notice_opens_a_new_connection(concierge, slack, sockets):
+def test_a_disconnect_notice_opens_a_new_connection(concierge, socket_slack, sockets):
     hellos = sockets.hellos
-    opened = len([c for c in slack.calls if c.method == "apps.connections.open"])
+    opened = len([c for c in socket_slack.calls if c.method == "apps.connections.open"])
 
     sockets.ask_to_reconnect()
 
     sockets.wait_for(lambda: sockets.hellos == hellos + 1)
-    assert len([c for c in slack.calls if c.method == "apps.connections.open"]) == opened + 1
+    assert len([c for c in socket_slack.calls if c.method == "apps.connections.open"]) == opened + 1
     dm = channel_id()
     envelope = sockets.send_event(message_event(TEAM, "U0ALICE", "hi", channel=dm))
     sockets.wait_for_ack(envelope)
-    assert slack.wait_for_posts(1, channel=dm, timeout=20)[0].args["text"].startswith(GREETING)
+    [post] = socket_slack.wait_for_posts(1, channel=dm, timeout=20)
+    assert post.args["text"].startswith(GREETING)
 
 
 def test_the_concierge_connects_once_an_unreachable_slack_answers(ports, logs, concierge_model,
@@ -135,14 +137,14 @@ def test_the_concierge_connects_once_an_unreachable_slack_answers(ports, logs, c
             health = requests.get(server.url + "/webhooks/slack/", timeout=5).json()
             assert health == {"status": "ok", "socket_mode": False}
             with SlackApi(bot_token=BOT_TOKEN, port=later, app_token=APP_TOKEN,
-                          socket_mode=sockets) as slack:
-                slack.add_user("U0ALICE", "alice", "Alice")
+                          socket_mode=sockets) as socket_slack:
+                socket_slack.add_user("U0ALICE", "alice", "Alice")
                 sockets.wait_for(lambda: sockets.hellos >= 1, timeout=60)
                 dm = channel_id()
                 sockets.wait_for_ack(sockets.send_event(
                     message_event(TEAM, "U0ALICE", "hi", channel=dm)))
-                assert slack.wait_for_posts(1, channel=dm, timeout=20)[0].args["text"].startswith(
-                    GREETING)
+                [post] = socket_slack.wait_for_posts(1, channel=dm, timeout=20)
+                assert post.args["text"].startswith(GREETING)
         finally:
             server.stop()
 
@@ -169,11 +171,11 @@ def test_an_envelope_acknowledged_before_a_stop_is_answered(ports, logs, concier
 
 
 def test_a_refused_app_token_stops_the_start_naming_the_variable(ports, logs, concierge_model,
-                                                                 slack, action_server):
+                                                                 socket_slack, action_server):
     env = {"SLACK_APP_TOKEN": "xapp-1-not-the-right-one"}
     with pytest.raises(RuntimeError) as failed:
-        start_concierge(free_port(ports), concierge_model, logs, slack.url, action_server.url,
-                        extra_env=env)
+        start_concierge(free_port(ports), concierge_model, logs, socket_slack.url,
+                        action_server.url, extra_env=env)
     assert "Slack refused SLACK_APP_TOKEN in apps.connections.open: invalid_auth" in str(
         failed.value)
     assert "xapp-1-not-the-right-one" not in str(failed.value)

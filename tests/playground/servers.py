@@ -9,9 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from tests.support.services import REPO, api_python, wait_until
+from tests.support.services import REPO, answers_health, api_python, wait_until
 
 PLAYGROUND_DIR = REPO / "playground"
 
@@ -65,9 +63,4 @@ def start_playground(port: int, log_dir: Path, **settings: str) -> Playground:
 
 
 def _healthy(server: Playground) -> bool:
-    if server.process.poll() is not None:
-        raise RuntimeError(f"the playground exited:\n{server.log()[-3000:]}")
-    try:
-        return requests.get(server.url + "/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    return answers_health(server.process, server.url, server.log_path, "the playground")

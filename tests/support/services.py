@@ -120,10 +120,16 @@ def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
 
 
 def _healthy(api: PublishApi) -> bool:
-    if api.process.poll() is not None:
-        raise RuntimeError(f"publish-api exited: {api.log_path.read_text()[-2000:]}")
+    return answers_health(api.process, api.url, api.log_path, "publish-api")
+
+
+def answers_health(process: subprocess.Popen, url: str, log_path: Path, name: str) -> bool:
+    """Whether the service `process` runs answers 200 at `url`/health; raises RuntimeError
+    with the end of its log once it has exited."""
+    if process.poll() is not None:
+        raise RuntimeError(f"{name} exited: {log_path.read_text(errors='replace')[-2000:]}")
     try:
-        return requests.get(api.url + "/health", timeout=2).status_code == 200
+        return requests.get(url + "/health", timeout=2).status_code == 200
     except requests.RequestException:
         return False
 

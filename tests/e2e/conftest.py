@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.services import start_broker_worker, start_publish_api
+from tests.capture_bot.servers import (
+    free_port,
+    start_action_server,
+    start_concierge,
+    train_concierge,
+)
+from tests.support.services import BOT_AUTH_TOKEN, start_broker_worker, start_publish_api
 from tests.support.slack_api import SlackApi
 
 SLACK_BOT_TOKEN = "xoxb-test-concierge"  # one Slack app: the concierge and the broker share it
@@ -45,3 +51,22 @@ def worker(publish_api, logs, models_dir, worker_settings):
     worker = start_broker_worker(publish_api, logs, models_dir, **worker_settings)
     yield worker
     worker.stop()  # its pool outlives it, as in production (tests/conftest.py stops it)
+
+
+@pytest.fixture(scope="module")
+def concierge(tmp_path_factory, logs, slack, publish_api, worker):
+    """The concierge, trained for the module, with its real action server on this module's
+    publish-api, replying through the Slack stand-in."""
+    model, _seconds = train_concierge(tmp_path_factory.mktemp("concierge"))
+    actions = start_action_server(free_port(), logs, {"PUBLISH_API_URL": publish_api.url,
+                                                      "API_TOKEN": publish_api.token,
+                                                      "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN})
+    server = start_concierge(free_port(), model, logs, slack.url, actions.url)
+    yield server
+    server.stop()
+    actions.stop()
+
+
+@pytest.fixture(scope="module")
+def webhook(concierge):
+    return concierge.url + "/webhooks/slack/webhook"

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.capture_bot.servers import (
-    free_port,
-    start_action_server,
-    start_concierge,
-    train_concierge,
-)
+from tests.capture_bot.servers import free_port
 from tests.capture_bot.test_concierge_flows import Dm
-from tests.support.services import BOT_AUTH_TOKEN, start_publish_api
+from tests.support.services import start_publish_api
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +25,6 @@ def publish_api(logs):
                             QUESTION_DIGEST_PERIOD_S="5")
     yield api
     api.stop()
-
-
-@pytest.fixture(scope="module")
-def webhook(tmp_path_factory, logs, slack, publish_api, worker):
-    model, _seconds = train_concierge(tmp_path_factory.mktemp("concierge"))
-    actions = start_action_server(free_port(), logs, {"PUBLISH_API_URL": publish_api.url,
-                                                      "API_TOKEN": publish_api.token,
-                                                      "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN})
-    server = start_concierge(free_port(), model, logs, slack.url, actions.url)
-    yield server.url + "/webhooks/slack/webhook"
-    server.stop()
-    actions.stop()
 
 
 def _wait_for_dm(slack, user: str, words: str, timeout: float = 240) -> str:

@@ -8,14 +8,8 @@ import time
 
 import pytest
 
-from tests.capture_bot.servers import (
-    SIGNING_SECRET,
-    start_action_server,
-    start_concierge,
-    train_concierge,
-)
+from tests.capture_bot.servers import SIGNING_SECRET
 from tests.capture_bot.test_concierge_flows import Dm
-from tests.support.services import BOT_AUTH_TOKEN
 from tests.support.slack_api import message_event, send_event
 
 pytestmark = pytest.mark.slow
@@ -23,23 +17,6 @@ pytestmark = pytest.mark.slow
 TEAM = "T0TEST"
 VPN = ("How do I reset my VPN password?", "Use the self-service portal at vpn.example.com.")
 LUNCH = ("Where do we order team lunch?", "Order lunch through the catering form on the wiki.")
-
-
-@pytest.fixture(scope="module")
-def concierge(tmp_path_factory, logs, slack, publish_api, worker):
-    model, _seconds = train_concierge(tmp_path_factory.mktemp("concierge"))
-    actions = start_action_server(5495, logs, {"PUBLISH_API_URL": publish_api.url,
-                                               "API_TOKEN": publish_api.token,
-                                               "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN})
-    server = start_concierge(5496, model, logs, slack.url, actions.url)
-    yield server
-    server.stop()
-    actions.stop()
-
-
-@pytest.fixture(scope="module")
-def webhook(concierge):
-    return concierge.url + "/webhooks/slack/webhook"
 
 
 @pytest.fixture(scope="module")

@@ -40,19 +40,24 @@ def empty_database(request, tmp_path):
     drop_database(name)
 
 
+def _owner_one(connection) -> None:
+    """Workspace T1 and its user U1 (id 1), written as an older schema has them."""
+    connection.execute(text(
+        "INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)"
+    ))
+    connection.execute(text(
+        "INSERT INTO users (id, workspace_id, slack_user_id, display_name, created_at) "
+        "VALUES (1, 1, 'U1', 'One', CURRENT_TIMESTAMP)"
+    ))
+
+
 def test_0002_counts_and_compacts_the_stored_snapshots_and_downgrades(empty_database):
     config = alembic_config(empty_database)
     command.upgrade(config, "0001")
     engine = create_engine(empty_database)
     spaced = json.dumps([{"id": 1, "question": "Party? 🎉", "alternatives": [], "answer": "a"}] * 2)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)"
-        ))
-        connection.execute(text(
-            "INSERT INTO users (id, workspace_id, slack_user_id, display_name, created_at) "
-            "VALUES (1, 1, 'U1', 'One', CURRENT_TIMESTAMP)"
-        ))
+        _owner_one(connection)
         connection.execute(text(
             "INSERT INTO versions (id, owner_id, digest, topics, created_at) "
             "VALUES (1, 1, 'd', :topics, CURRENT_TIMESTAMP)"
@@ -73,13 +78,7 @@ def test_0004_keeps_questions_open_and_already_named_and_downgrades(empty_databa
     command.upgrade(config, "0003")
     engine = create_engine(empty_database)
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO workspaces (id, team_id, created_at) VALUES (1, 'T1', CURRENT_TIMESTAMP)"
-        ))
-        connection.execute(text(
-            "INSERT INTO users (id, workspace_id, slack_user_id, display_name, created_at) "
-            "VALUES (1, 1, 'U1', 'One', CURRENT_TIMESTAMP)"
-        ))
+        _owner_one(connection)
         connection.execute(text(
             "INSERT INTO unanswered_questions (owner_id, asker_team_id, asker_user_id, question,"
             " created_at) VALUES (1, 'T1', 'U2', 'Where?', CURRENT_TIMESTAMP)"

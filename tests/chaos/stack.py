@@ -13,7 +13,6 @@ reason) within a bound, every topic is kept, no question gets two replies.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from publish_broker.runtime.pool_process import PoolProcessRuntime
 from tests.capture_bot.servers import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -37,6 +37,7 @@ from tests.support.services import (
     BOT_AUTH_TOKEN,
     BrokerWorker,
     PublishApi,
+    pool_port,
     start_broker_worker,
     start_publish_api,
     wait_until,
@@ -173,20 +174,15 @@ class Stack:
         self.postgres.remove()
 
     def _stop_pool(self) -> None:
-        pid = self.pool_pid()
-        if pid:
-            os.kill(pid, signal.SIGKILL)
+        self._pool_runtime(stop_on_close=True).close()
 
     def pool_pid(self) -> int | None:
-        state = self.models_dir / "pool.json"
-        if not state.exists():
-            return None
-        pid = json.loads(state.read_text())["pid"]
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        """The bot pool's pid as the runtime recorded it, None unless it runs."""
+        return self._pool_runtime().pid()
+
+    def _pool_runtime(self, stop_on_close: bool = False) -> PoolProcessRuntime:
+        return PoolProcessRuntime(self.models_dir, BOT_AUTH_TOKEN,
+                                  port=pool_port(self.models_dir), stop_on_close=stop_on_close)
 
     @property
     def sender(self) -> SlackSender:

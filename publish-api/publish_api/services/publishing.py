@@ -104,13 +104,16 @@ def _commit_and_send(session: Session, job: Job, queue: PublishQueue) -> dict:
     return job_view(job)
 
 
-def expire_leases(session: Session, owner_id: int, keep: int | None = None) -> None:
-    """Fail the owner's active jobs (but `keep`) whose lease expired: their worker is gone."""
+def expire_leases(session: Session, owner_id: int, keep: int | None = None) -> list[Job]:
+    """Fail the owner's active jobs (but `keep`) whose lease expired: their worker is gone.
+    Returns the jobs it failed."""
     active = select(Job).where(Job.owner_id == owner_id, Job.state.in_(ACTIVE_STATES))
-    for job in session.scalars(active).all():
-        if job.id != keep and _lease_expired(job):
-            logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
-            _fail(session, job, TIMED_OUT_ERROR)
+    expired = [job for job in session.scalars(active).all()
+               if job.id != keep and _lease_expired(job)]
+    for job in expired:
+        logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
+        _fail(session, job, TIMED_OUT_ERROR)
+    return expired
 
 
 def sweep(session: Session, queue: PublishQueue, policy: JobPolicy) -> dict:
@@ -121,12 +124,11 @@ def sweep(session: Session, queue: PublishQueue, policy: JobPolicy) -> dict:
     Returns {"failed": [job views, to tell their owners], "resent": [job ids]}.
     """
     failed, resent = [], []
-    for job_id in session.scalars(select(Job.id).where(Job.state.in_(ACTIVE_STATES))).all():
-        job = _job(session, job_id, lock=True)
-        if job.state in ACTIVE_STATES and _lease_expired(job):
-            logger.warning("job %s: lease expired in %s; failing it", job.id, job.state)
-            _fail(session, job, TIMED_OUT_ERROR)
-            failed.append(job_view(job))
+    busy = select(Job.owner_id).where(Job.state.in_(ACTIVE_STATES)).distinct()
+    for owner_id in session.scalars(busy).all():
+        # Under the owner's lock, as their publishes and claims expire leases.
+        lock_owner(session, session.get(User, owner_id))
+        failed += [job_view(job) for job in expire_leases(session, owner_id)]
         session.commit()
     queued_before = utcnow() - policy.resend_queued_after
     stale = select(Job.id).where(Job.state == "queued", Job.updated_at < queued_before)

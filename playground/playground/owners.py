@@ -85,10 +85,7 @@ class Owners:
 
     def _get(self, path: str, params: Optional[dict] = None) -> Optional[Dict[str, Any]]:
         """The JSON at `path`, or None when publish-api answers 404. Raises OwnersError."""
-        try:
-            answer = self._session.get(self._url + path, params=params, timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise OwnersError(f"publish-api is not reachable ({type(exc).__name__}).") from None
+        answer = self._call("GET", path, params=params)
         if answer.status_code == 404:
             return None
         if answer.status_code != 200:

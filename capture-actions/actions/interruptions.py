@@ -46,6 +46,7 @@ FORM_INTENTS = frozenset({"affirm", "deny", "thank", "greet", "faq_content", "nl
 # Requests answered in place by a response or an action; the form then continues.
 RESUMING = {"help": "utter_help", "show_topics": "action_show_topics",
             "show_unanswered": "action_show_unanswered",
+            "export_topics": "action_export_topics",
             "answer_helpful": "action_answer_feedback",
             "answer_unhelpful": "action_answer_feedback"}
 # Below this, typed text is what the form asked for, whatever the classifier guessed.

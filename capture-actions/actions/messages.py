@@ -340,6 +340,26 @@ def asked_this_week(count: int) -> str:
     return " · asked once this week" if count == 1 else f" · asked {count} times this week"
 
 
+# --- exporting the topics as a file in the DM (issue 13) -----------------------------------
+EXPORT_NOT_SET_UP = ("Sorry, I can't share files here: the action server has no "
+                     "SLACK_BOT_TOKEN. Your topics are unchanged.")
+EXPORT_FAILED = ("Sorry, Slack did not take the file (the app may lack the files:write "
+                 "scope). Your topics are unchanged; please try again later.")
+NOTHING_TO_EXPORT = "You have no topics to export yet."
+
+
+def export_title(count: int) -> str:
+    """The title of the shared file."""
+    return f"Your {count} topic{'' if count == 1 else 's'}"
+
+
+def exported(count: int, file_format: str) -> str:
+    """After the file was shared in the DM."""
+    what = "Here is your topic" if count == 1 else f"Here are your {count} topics"
+    return (f"{what} as a {file_format.upper()} file. Edit it and share it back in this DM "
+            "to import the changes.")
+
+
 # --- importing a file shared in the DM (issue 13) --------------------------------------------
 # At most this many problems are listed; a file with more gets a count of the rest.
 IMPORT_ERRORS_SHOWN = 10

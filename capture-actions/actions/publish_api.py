@@ -175,15 +175,21 @@ class PublishApiClient:
                 f"&dry_run={'true' if dry_run else 'false'}")
         return self._request("POST", path, file=(data, media_type))[0]
 
+    def export_topics(self, team_id: str, user_id: str, file_format: str) -> bytes:
+        """The owner's topics as a file publish-api's import reads back (`csv` or `json`)."""
+        path = f"{_owner(team_id, user_id)}/topics/export?format={quote(file_format)}"
+        return self._request("GET", path, raw=True)[0]
+
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         return self._request(method, path, body)[0]
 
     def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None,
-                 file: Optional[Tuple[bytes, str]] = None) -> Tuple[Any, int]:
+                 file: Optional[Tuple[bytes, str]] = None,
+                 raw: bool = False) -> Tuple[Any, int]:
         attempts = 1 + (self._read_retries if method == "GET" else 0)
         for attempt in range(1, attempts + 1):
             try:
-                return self._once(method, path, body, file)
+                return self._once(method, path, body, file, raw)
             except PublishApiUnavailable as error:
                 if attempt == attempts:
                     raise
@@ -192,7 +198,7 @@ class PublishApiClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(self, method: str, path: str, body: Optional[Dict[str, Any]],
-              file: Optional[Tuple[bytes, str]] = None) -> Tuple[Any, int]:
+              file: Optional[Tuple[bytes, str]] = None, raw: bool = False) -> Tuple[Any, int]:
         headers = self._headers if file is None else {**self._headers, "Content-Type": file[1]}
         try:
             response = self._session.request(method, self._base + path, json=body,
@@ -203,6 +209,8 @@ class PublishApiClient:
                 f"publish-api unreachable ({type(error).__name__})") from None
         if response.status_code >= 400:
             raise _error_from(method, path, response)
+        if raw:  # a file (an export): its bytes as publish-api wrote them
+            return response.content, response.status_code
         if response.status_code == 204 or not response.content:
             return None, response.status_code
         try:

@@ -1,4 +1,5 @@
-"""Downloads a file a user shared with the concierge, through Slack's file API.
+"""Slack's file API for the concierge: downloads a file a user shared in the DM, and uploads
+an export of their topics there.
 
 `files.info` (bot token, `files:read` scope) says who shared the file, its name, type and size;
 the content is then read from its `url_private_download` with the same bot token. Because that
@@ -6,6 +7,10 @@ request carries the token, it goes only to the Web API's own host or Slack's `fi
 it, never where a redirect points, and reads at most `max_bytes` (a file whose declared size is
 bigger is refused before any download). Only the sharer's own files are read: a file id typed
 into a button payload by someone else is refused. The token is never logged.
+
+An upload goes the way Slack asks apps to upload now (slack_sdk's `files_upload_v2`:
+`files.getUploadURLExternal`, the bytes to the URL it returns, then
+`files.completeUploadExternal` sharing the file in the user's DM; scope `files:write`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any, Dict, Optional
 from urllib.parse import urlsplit
 
 import requests
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,10 @@ class UnsupportedFile(SlackFileError):
     """Neither CSV nor JSON."""
 
 
+class UploadFailed(SlackFileError):
+    """Slack refused an upload, or could not be reached."""
+
+
 @dataclass(frozen=True)
 class SharedFile:
     """A downloaded file: its name as shown in Slack, its media type and its bytes."""
@@ -65,6 +76,25 @@ class SlackFiles:
         self._max = max_bytes
         self._timeout = timeout_s
         self._session = session or requests.Session()
+        self._client = WebClient(token=token, base_url=self._api_url, timeout=int(timeout_s))
+
+    def upload_to_dm(self, user_id: str, name: str, data: bytes, title: str) -> str:
+        """Shares `data` as the file `name` in `user_id`'s DM with the bot; returns its id.
+
+        Raises:
+            UploadFailed.
+        """
+        try:
+            channel = self._client.conversations_open(users=user_id)["channel"]["id"]
+            answer = self._client.files_upload_v2(channel=channel, filename=name, content=data,
+                                                  title=title)
+        except SlackApiError as error:
+            raise UploadFailed(f"upload of {name}: {error.response.get('error')}", name) \
+                from None
+        except (SlackClientError, OSError) as error:
+            raise UploadFailed(f"upload of {name} failed ({type(error).__name__})", name) \
+                from None
+        return str((answer.get("file") or {}).get("id") or "")
 
     def download(self, file_id: str, user_id: str) -> SharedFile:
         """The file `file_id`, shared by `user_id`.

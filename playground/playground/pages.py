@@ -7,7 +7,18 @@ text, a name taken...) answers 422 with a message the page shows in its notice a
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+import io
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import chart, chat, render
@@ -131,18 +142,29 @@ def export_topics(user_id: str, file_format: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@bp.get("/as/<user_id>/files/<file_id>")
+def shared_file(user_id: str, file_id: str) -> Response:
+    """A file the concierge shared where this person can see it (an export in their DM)."""
+    try:
+        upload = _ws().shared_file(file_id, _person(user_id).user_id)
+    except WorkspaceError as exc:
+        abort(404, str(exc))
+    return send_file(io.BytesIO(upload.content or b""), as_attachment=True,
+                     download_name=upload.name, mimetype="application/octet-stream")
+
+
 @bp.post("/as/<user_id>/topics/import")
 def import_topics(user_id: str) -> str:
     """The file's dry run ("Preview") or its import ("Import"), as publish-api reports it."""
     person, upload = _person(user_id), request.files.get("file")
     if upload is None or not upload.filename:
-        raise WorkspaceError("Choose a topic file (.csv or .json) first.")
+        raise WorkspaceError("no_file", "Choose a topic file (.csv or .json) first.")
     dry_run = request.form.get("action") != "import"
     try:
         report = current_app.extensions["owners"].import_file(
             _ws().team_id, person.user_id, upload.read(), upload.filename, dry_run)
     except OwnersError as exc:
-        raise WorkspaceError(str(exc)) from None
+        raise WorkspaceError("import_failed", str(exc)) from None
     return render_template("_import_report.html", report=report, file_name=upload.filename)
 
 

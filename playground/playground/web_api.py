@@ -4,11 +4,17 @@
 `{"ok": false, "error": "<code>"}`. Every call needs `Authorization: Bearer <SLACK_BOT_TOKEN>`
 (`not_authed` without one, `invalid_auth` with another). Arguments come as a query string, a
 form or JSON, as slack_sdk sends them.
+
+Uploads follow Slack's external upload flow (slack_sdk's `files_upload_v2`):
+`files.getUploadURLExternal` answers an upload URL that carries a secret of its own (Slack's
+take no token either), the bytes are POSTed there, and `files.completeUploadExternal` shares
+the file in a channel, where the page offers it for download.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Any, Callable, Dict
 
@@ -36,6 +42,14 @@ def call(method: str):
     except WorkspaceError as exc:
         logger.info("%s refused: %s", method, exc.code)
         return jsonify({"ok": False, "error": exc.code})
+
+
+@bp.post("/upload/<file_id>/<secret>")
+def upload(file_id: str, secret: str):
+    """An upload URL: the bytes of a file announced by `files.getUploadURLExternal`."""
+    if not _workspace().receive_upload(file_id, secret, request.get_data()):
+        return "unknown or used upload URL", 404
+    return f"OK - {request.content_length or 0}", 200
 
 
 def _auth_error() -> str | None:
@@ -104,6 +118,29 @@ def update(ws: Workspace, args: Answer) -> Answer:
     return {"channel": message.channel, "ts": message.ts, "text": text}
 
 
+def get_upload_url(ws: Workspace, args: Answer) -> Answer:
+    length = str(args.get("length") or "")
+    upload = ws.start_upload(str(args.get("filename") or ""),
+                             int(length) if length.isdigit() else 0)
+    return {"file_id": upload.file_id,
+            "upload_url": f"{request.host_url}api/upload/{upload.file_id}/{upload.secret}"}
+
+
+def complete_upload(ws: Workspace, args: Answer) -> Answer:
+    try:
+        files = json.loads(args.get("files") or "[]")
+        titles = {str(item["id"]): str(item.get("title") or "") for item in files}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise WorkspaceError("invalid_arguments",
+                             "files must be a JSON list of {id, title}.") from None
+    channel = str(args.get("channel_id") or "")
+    if not channel:
+        raise WorkspaceError("invalid_arguments", "channel_id is required.")
+    message = ws.share_uploads(titles, channel, ws.bot_user_id)
+    return {"files": [{"id": f.file_id, "name": f.name, "title": f.title, "size": f.length}
+                      for f in message.files]}
+
+
 def _checked_message(args: Answer) -> tuple[str, list]:
     error = message_error(args)
     if error:
@@ -128,4 +165,6 @@ METHODS: Dict[str, Callable[[Workspace, Answer], Answer]] = {
     "chat.postMessage": post_message,
     "chat.postEphemeral": post_ephemeral,
     "chat.update": update,
+    "files.getUploadURLExternal": get_upload_url,
+    "files.completeUploadExternal": complete_upload,
 }

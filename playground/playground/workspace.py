@@ -3,12 +3,15 @@
 One team, one bot (the concierge), each person's DM with it (`D<user id without U>`) and one
 public channel, #general. A change bumps `version`, so the page can ask "anything new?".
 Posting to a user id posts to that person's DM with the concierge, as Slack does for a bot.
+Files the bot uploads (an export of someone's topics) are kept with the message that shared
+them, until the playground stops.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +20,9 @@ from typing import Any, Dict, List, Optional
 GENERAL = "C0GENERAL"
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9 ._-]{0,29}$")
 MAX_PEOPLE = 50
+# Uploads kept at most (the oldest go first): the playground holds them in memory.
+MAX_UPLOADS = 200
+MAX_UPLOAD_BYTES = 5_000_000
 
 
 class WorkspaceError(ValueError):
@@ -42,6 +48,21 @@ class Person:
 
 
 @dataclass
+class Upload:
+    """A file the bot uploads: announced (`files.getUploadURLExternal`), then its bytes, then
+    shared in a channel (`files.completeUploadExternal`). `secret` makes its upload URL one
+    only Slack's answer knows, as Slack's upload URLs are."""
+
+    file_id: str
+    name: str
+    length: int
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    content: Optional[bytes] = None
+    title: str = ""
+    channel: Optional[str] = None
+
+
+@dataclass
 class Message:
     """One message: Slack's `ts` names it within its channel."""
 
@@ -53,6 +74,7 @@ class Message:
     ephemeral_for: Optional[str] = None
     is_note: bool = False  # a note of the playground's own, such as "not delivered"
     thread_ts: Optional[str] = None  # a reply in the thread of that message
+    files: List[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +86,7 @@ class Workspace:
     bot_name: str = "concierge"
     people: Dict[str, Person] = field(default_factory=dict)
     messages: Dict[str, List[Message]] = field(default_factory=dict)
+    uploads: Dict[str, Upload] = field(default_factory=dict)
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -146,6 +169,54 @@ class Workspace:
                     self._touch()
                     return message
         raise WorkspaceError("message_not_found", f"No message {ts} in {channel}.")
+
+    def start_upload(self, name: str, length: int) -> Upload:
+        """Announces a file of `length` bytes. Raises WorkspaceError (invalid_arguments)."""
+        if not name or not 0 < length <= MAX_UPLOAD_BYTES:
+            raise WorkspaceError("invalid_arguments", "A file needs a name and 1 byte to 5 MB.")
+        with self._lock:
+            upload = Upload(f"F{next(self._ts):08d}", name, length)
+            self.uploads[upload.file_id] = upload
+            while len(self.uploads) > MAX_UPLOADS:
+                del self.uploads[next(iter(self.uploads))]
+            return upload
+
+    def receive_upload(self, file_id: str, secret: str, data: bytes) -> bool:
+        """Stores the bytes of an announced upload; False if unknown, used or the wrong size."""
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            if (upload is None or upload.content is not None or len(data) != upload.length
+                    or not secrets.compare_digest(secret, upload.secret)):
+                return False
+            upload.content = data
+            return True
+
+    def share_uploads(self, titles: Dict[str, str], channel: str, user: str) -> Message:
+        """Shares received uploads (id → title) in `channel` as one message by `user`.
+
+        Raises:
+            WorkspaceError: file_not_found (unknown or not received), channel_not_found.
+        """
+        with self._lock:
+            uploads = [self.uploads.get(file_id) for file_id in titles]
+            if not uploads or any(u is None or u.content is None for u in uploads):
+                raise WorkspaceError("file_not_found", "No such uploaded file.")
+            message = self.post(channel, user, "")
+            for upload in uploads:
+                upload.title = titles[upload.file_id] or upload.name
+                upload.channel = message.channel
+            message.files = uploads
+            return message
+
+    def shared_file(self, file_id: str, viewer: str) -> Upload:
+        """A shared upload that `viewer` can see. Raises WorkspaceError (file_not_found)."""
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            person = self.people.get(viewer)
+            if upload is None or upload.channel is None or person is None or \
+                    upload.channel not in (GENERAL, person.dm):
+                raise WorkspaceError("file_not_found", "No such file here.")
+            return upload
 
     def find(self, channel: str, ts: str) -> Message:
         """The message `ts` of `channel`. Raises WorkspaceError (message_not_found)."""

@@ -1,11 +1,18 @@
 """The action server's Slack file client against the Slack stand-in: the sharer's own file
-only, Slack's host only, never more than its cap, with the bot token."""
+only, Slack's host only, never more than its cap, with the bot token; and an upload shared in
+the user's DM."""
 
 from __future__ import annotations
 
 import pytest
 
-from actions.slack_files import FileTooLarge, FileUnavailable, SlackFiles, UnsupportedFile
+from actions.slack_files import (
+    FileTooLarge,
+    FileUnavailable,
+    SlackFiles,
+    UnsupportedFile,
+    UploadFailed,
+)
 from tests.support.slack_api import SlackApi
 
 TOKEN = "xoxb-test-files"
@@ -69,3 +76,21 @@ def test_neither_csv_nor_json_is_unsupported(slack):
     with pytest.raises(UnsupportedFile):
         files(slack).download(file_id, "U0A")
     assert downloads(slack) == []
+
+
+def test_an_upload_is_shared_in_the_users_dm_and_the_upload_url_gets_no_token(slack):
+    file_id = files(slack).upload_to_dm("U0A", "topics.csv", CSV, "Your 1 topic")
+    [shared] = slack.shared_files()
+    assert (shared.file_id, shared.channel, shared.name) == (file_id, "D0A", "topics.csv")
+    assert shared.content == CSV and shared.title == "Your 1 topic"
+    methods = [call.method for call in slack.calls]
+    assert methods == ["conversations.open", "files.getUploadURLExternal", "upload",
+                       "files.completeUploadExternal"]
+    [upload] = [call for call in slack.calls if call.method == "upload"]
+    assert upload.ok and upload.token is None
+
+
+def test_a_refused_upload_shares_nothing(slack):
+    with pytest.raises(UploadFailed, match="invalid_auth"):
+        files(slack, token="xoxb-wrong-token").upload_to_dm("U0A", "topics.csv", CSV, "t")
+    assert slack.shared_files() == []

@@ -1,6 +1,7 @@
 """A topic file shared in the DM, through Slack's protocol: the real concierge turns the share
 into an import, the real action server reads the file through the Slack stand-in's `files.info`
-and download URL (bot token only) and imports it into the real publish-api."""
+and download URL (bot token only) and imports it into the real publish-api. And the way back:
+"export my topics" shares publish-api's export as a file in the DM (Slack's upload flow)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,46 @@ def test_a_file_shared_while_adding_a_topic_leaves_the_form_for_the_import(webho
     slack.wait_for(previewed)
     assert "Import" in dm.buttons()
     assert topics_of(publish_api, "U0LIAM") == []
+
+
+def exported_file(slack, user, count_before):
+    """The file the concierge shared in `user`'s DM after `count_before` others."""
+    dm_channel = "D" + user[1:]
+    slack.wait_for(lambda _: len(slack.shared_files(dm_channel)) > count_before)
+    return slack.shared_files(dm_channel)[-1]
+
+
+def test_export_shares_the_topics_as_a_file_that_imports_back_unchanged(webhook, slack,
+                                                                        publish_api):
+    dm = FileDm(webhook, slack, "U0MONA")
+    publish_api.call("PUT", f"/v1/users/{TEAM}/U0MONA", json={"display_name": "Mona"})
+    assert "no topics to export" in dm.say("export my topics")
+    assert slack.shared_files("D0MONA") == []
+    for question, answer in (("Where is the wifi password?", "On the <fridge> & door."),
+                             ("When is the standup?", "At 9:30.")):
+        publish_api.call("POST", f"/v1/users/{TEAM}/U0MONA/topics",
+                         json={"question": question, "answer": answer})
+    reply = dm.say("export my topics")
+    assert "Here are your 2 topics as a CSV file" in reply
+    csv_file = exported_file(slack, "U0MONA", 0)
+    expected = publish_api.call("GET", f"/v1/users/{TEAM}/U0MONA/topics/export?format=csv")
+    assert (csv_file.name, csv_file.content) == ("topics.csv", expected.content)
+    assert "On the <fridge> & door." in csv_file.content.decode()
+
+    assert "as a JSON file" in dm.say("export my topics as json")
+    json_file = exported_file(slack, "U0MONA", 1)
+    assert json_file.name == "topics.json" and b'"When is the standup?"' in json_file.content
+
+    assert "0 topics to add, 0 to change, 2 unchanged" in dm.share(csv_file.name,
+                                                                   csv_file.content)
+
+
+def test_export_while_adding_a_topic_goes_back_to_the_question(webhook, slack, publish_api):
+    dm = FileDm(webhook, slack, "U0NOAH")
+    publish_api.call("PUT", f"/v1/users/{TEAM}/U0NOAH", json={"display_name": "Noah"})
+    publish_api.call("POST", f"/v1/users/{TEAM}/U0NOAH/topics",
+                     json={"question": "Who orders lunch?", "answer": "Sam."})
+    assert "What is the question" in dm.say("add a new topic")
+    reply = dm.say("export my topics", replies=2)
+    assert "Here is your topic as a CSV file" in reply and "What is the question" in reply
+    assert exported_file(slack, "U0NOAH", 0).name == "topics.csv"

@@ -116,3 +116,38 @@ def test_people_are_added_by_name_and_bad_names_get_a_clear_error(playground):
     bad = session.post(playground.url + "/people", data={"name": "<b>"}, headers=headers,
                        timeout=5)
     assert bad.status_code == 422 and "<b>" not in bad.text
+
+
+def test_an_upload_is_shared_in_the_dm_and_only_its_reader_downloads_it(playground):
+    from slack_sdk import WebClient
+
+    client = WebClient(token=BOT_TOKEN, base_url=playground.api_url)
+    answer = client.files_upload_v2(channel="UALICE", filename="topics.csv",
+                                    content=b"question,answer\n<b>Q</b>,A\n", title="<Her> topics")
+    file_id = answer["file"]["id"]
+    page = requests.get(playground.url + "/as/UALICE/DALICE", timeout=5).text
+    assert f'href="/as/UALICE/files/{file_id}"' in page
+    assert "&lt;Her&gt; topics" in page and "<Her>" not in page
+    download = requests.get(f"{playground.url}/as/UALICE/files/{file_id}", timeout=5)
+    assert download.status_code == 200 and download.content == b"question,answer\n<b>Q</b>,A\n"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert requests.get(f"{playground.url}/as/UBOB/files/{file_id}", timeout=5).status_code == 404
+
+
+def test_an_upload_url_takes_its_bytes_once_and_only_with_its_secret(playground):
+    started = _call(playground, "files.getUploadURLExternal", filename="a.csv", length=3).json()
+    url = started["upload_url"]
+    assert requests.post(url.rsplit("/", 1)[0] + "/wrong", data=b"abc", timeout=5).status_code \
+        == 404
+    assert requests.post(url, data=b"abcd", timeout=5).status_code == 404  # not the length
+    assert requests.post(url, data=b"abc", timeout=5).status_code == 200
+    assert requests.post(url, data=b"abc", timeout=5).status_code == 404  # used
+    files = f'[{{"id": "{started["file_id"]}"}}]'
+    assert _call(playground, "files.completeUploadExternal", files=files,
+                 channel_id="C0NOPE").json()["error"] == "channel_not_found"
+    assert _call(playground, "files.completeUploadExternal", files='[{"id": "FNOPE"}]',
+                 channel_id="UBOB").json()["error"] == "file_not_found"
+    assert _call(playground, "files.completeUploadExternal", files="not json",
+                 channel_id="UBOB").json()["error"] == "invalid_arguments"
+    assert _call(playground, "files.getUploadURLExternal", filename="a.csv",
+                 length=0).json()["error"] == "invalid_arguments"

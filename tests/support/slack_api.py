@@ -9,6 +9,9 @@ call so tests can wait for them (polling with a deadline, never sleeping). Given
 stand-in (tests/support/slack_socket.py), it also answers `apps.connections.open`, which takes
 the app-level token and no other. A file added with `add_file` is served at its
 `url_private_download` to the bot token only (anyone else gets Slack's HTML login page).
+Uploads go as slack_sdk's `files_upload_v2` makes them: `files.getUploadURLExternal` gives an
+upload URL on this server (no token, as Slack's), the bytes are POSTed there, and
+`files.completeUploadExternal` shares the file in a channel (`shared_files` lists them).
 
 `send_event`/`send_interaction` sign requests like Slack: `X-Slack-Signature: v0=<HMAC-SHA256
 of "v0:<timestamp>:<body>">` and `X-Slack-Request-Timestamp`. The protocol itself (signatures,
@@ -78,6 +81,10 @@ class SlackFile:
     content: bytes
     # The `size` files.info reports, when a test needs it to differ from the content's.
     reported_size: Optional[int] = None
+    # An upload: the length announced, its title and the channel it was shared in.
+    length: int = 0
+    title: str = ""
+    channel: Optional[str] = None
 
 
 @dataclass
@@ -126,6 +133,23 @@ class SlackApi:
                 "size": len(file.content) if file.reported_size is None else file.reported_size,
                 "user": file.user_id, "is_external": False,
                 "url_private": url, "url_private_download": url + "?download=1"}
+
+    def shared_files(self, channel: Optional[str] = None) -> List[SlackFile]:
+        """Uploaded files that `files.completeUploadExternal` shared (in `channel`)."""
+        with self._condition:
+            return [f for f in self.files.values() if f.channel is not None
+                    and (channel is None or f.channel == channel)]
+
+    def receive_upload(self, path: str, data: bytes) -> bool:
+        """Stores the bytes POSTed to an upload URL; False for an unknown or used URL."""
+        file = self.files.get(path.rsplit("/", 1)[-1])
+        ok = file is not None and file.user_id == self.bot_user_id and not file.content \
+            and file.channel is None and len(data) == file.length
+        self.record(SlackCall("upload", {"file": path.rsplit("/", 1)[-1], "bytes": len(data)},
+                              None, ok=ok))
+        if ok:
+            file.content = data
+        return ok
 
     def download(self, path: str, token: Optional[str]) -> Optional[SlackFile]:
         """The file at a `url_private_download` path for `token` (recorded as a
@@ -212,8 +236,24 @@ class SlackApi:
             return "user_not_found"
         if method == "files.info" and args.get("file") not in self.files:
             return "file_not_found"
+        if method == "files.getUploadURLExternal" and not (
+                args.get("filename") and str(args.get("length", "")).isdigit()):
+            return "invalid_arguments"
+        if method == "files.completeUploadExternal":
+            return self._completion_error(args)
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return message_error(args)
+        return None
+
+    def _completion_error(self, args: Dict[str, Any]) -> Optional[str]:
+        try:
+            ids = [item["id"] for item in json.loads(args.get("files") or "[]")]
+        except (ValueError, TypeError, KeyError):
+            return "invalid_arguments"
+        if not ids or not args.get("channel_id"):
+            return "invalid_arguments"
+        if any(i not in self.files or not self.files[i].content for i in ids):
+            return "file_not_found"
         return None
 
     def _success(self, method: str, args: Dict[str, Any]) -> Dict[str, Any]:
@@ -231,6 +271,20 @@ class SlackApi:
             return {"ok": True, "url": self.socket_mode.issue_url()}
         if method == "files.info":
             return {"ok": True, "file": self.file_object(self.files[args["file"]])}
+        if method == "files.getUploadURLExternal":
+            file = SlackFile(f"F{len(self.files) + 1:08d}", self.bot_user_id,
+                             str(args["filename"]), "application/octet-stream", b"",
+                             length=int(args["length"]))
+            self.files[file.file_id] = file
+            return {"ok": True, "file_id": file.file_id,
+                    "upload_url": f"http://127.0.0.1:{self.port}/upload/v1/{file.file_id}"}
+        if method == "files.completeUploadExternal":
+            shared = []
+            for item in json.loads(args["files"]):
+                file = self.files[item["id"]]
+                file.title, file.channel = str(item.get("title") or file.name), args["channel_id"]
+                shared.append({**self.file_object(file), "title": file.title})
+            return {"ok": True, "files": shared}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         ts = f"{int(time.time())}.{next(self._ts):06d}"
@@ -248,7 +302,11 @@ def _handler_for(api: SlackApi) -> type:
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
-            self._serve(self.rfile.read(length).decode(), self.headers.get("Content-Type"))
+            data = self.rfile.read(length)
+            if self.path.startswith("/upload/v1/"):
+                ok = api.receive_upload(urllib.parse.urlsplit(self.path).path, data)
+                return self._send(200 if ok else 404, b"OK" if ok else b"", "text/plain")
+            self._serve(data.decode(), self.headers.get("Content-Type"))
 
         def _serve(self, raw: str, content_type: Optional[str] = None) -> None:
             path = urllib.parse.urlsplit(self.path).path

@@ -72,6 +72,10 @@ class Version(Base):
     # The snapshot can be megabytes: loaded only when read (job views need none of it), and
     # NULL once pruned (services/publishing.py keeps the live, in-progress and recent ones).
     topics: Mapped[list | None] = mapped_column(JSON(none_as_null=True), deferred=True)
+    # The questions the owner had dismissed (texts, oldest first): the bot learns to refuse
+    # them. NULL when there were none, for versions published before, and once pruned.
+    dismissed_questions: Mapped[list | None] = mapped_column(
+        JSON(none_as_null=True), deferred=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -287,6 +287,8 @@ class VersionOut(BaseModel):
     user_id: str
     created_at: datetime
     topics: list[SnapshotTopic]
+    # Questions the owner dismissed (oldest first): the bot is trained to refuse them.
+    dismissed_questions: list[str] = []
 
 
 class BotOut(BaseModel):

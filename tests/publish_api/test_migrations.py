@@ -95,3 +95,25 @@ def test_0004_keeps_questions_open_and_already_named_and_downgrades(empty_databa
         assert connection.execute(text("SELECT question FROM unanswered_questions")).scalar() \
             == "Where?"
     engine.dispose()
+
+
+def test_0005_adds_the_dismissed_questions_of_a_version_and_downgrades(empty_database):
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0004")
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        _owner_one(connection)
+        connection.execute(text(
+            "INSERT INTO versions (id, owner_id, digest, topics, topic_count, created_at) "
+            "VALUES (1, 1, 'd', '[]', 0, CURRENT_TIMESTAMP)"
+        ))
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        # A version published before holds none: read as an empty list.
+        assert connection.execute(text("SELECT dismissed_questions FROM versions")).scalar() \
+            is None
+    command.downgrade(config, "0004")
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("versions")}
+    assert "dismissed_questions" not in columns and "topics" in columns
+    engine.dispose()

@@ -233,6 +233,37 @@ def test_answers_are_owed_to_askers_once_the_topic_is_live(any_api, any_owner):
     assert any_api.post(f"/v1/jobs/{job['id']}/deliveries/99999").status_code == 404
 
 
+def test_a_version_carries_the_dismissed_questions_and_a_dismissal_changes_it(any_api, any_owner):
+    _topic(any_api)
+    _, first = _publish(any_api, OWNER)
+    version = any_api.get(f"/v1/versions/{first['version_id']}").get_json()
+    assert version["dismissed_questions"] == []  # nothing dismissed: the topics' digest alone
+    for asker in ("UBOB", "UCAROL"):  # one wording, two askers: one question in the version
+        any_api.post(f"{OWNER}/unanswered", _ask("Is it Friday?", asker))
+    gym = any_api.post(f"{OWNER}/unanswered", _ask("Where is the gym?")).get_json()
+    friday = any_api.get(f"{OWNER}/unanswered?state=open").get_json()["unanswered"][-1]
+    any_api.post(f"{OWNER}/unanswered/{friday['id']}/dismiss")
+    kept = any_api.post(f"{OWNER}/unanswered", _ask("Who runs payroll?")).get_json()
+    any_api.post(f"{OWNER}/unanswered/{gym['id']}/dismiss")
+
+    status, second = _publish(any_api, OWNER)
+    assert status == 202 and second["id"] != first["id"]  # the same topics, a new version
+    version = any_api.get(f"/v1/versions/{second['version_id']}").get_json()
+    assert version["dismissed_questions"] == ["Is it Friday?", "Where is the gym?"]
+    assert version["digest"] != first["digest"] and version["topics"] == [
+        {k: v for k, v in t.items() if k in ("id", "question", "alternatives", "answer")}
+        for t in any_api.get(f"{OWNER}/topics").get_json()["topics"]]
+    assert "UBOB" not in str(version)  # askers stay out of the snapshot
+    _, again = _publish(any_api, OWNER)
+    assert again["id"] == second["id"]  # nothing changed since
+    any_api.post(f"{OWNER}/unanswered/{kept['id']}/attach",
+                 {"topic_id": version["topics"][0]["id"]})
+    _, third = _publish(any_api, OWNER)  # an attached question is a phrasing of its topic
+    version = any_api.get(f"/v1/versions/{third['version_id']}").get_json()
+    assert version["topics"][0]["alternatives"] == ["Who runs payroll?"]
+    assert version["dismissed_questions"] == ["Is it Friday?", "Where is the gym?"]
+
+
 @pytest.mark.parametrize("path", ["/unanswered?state=closed", "/asks/daily?days=-1"])
 def test_bad_queries_are_named(api, owner, path):
     response = api.get(f"{owner}{path}")

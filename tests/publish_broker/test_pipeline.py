@@ -171,6 +171,26 @@ def test_another_task_waits_while_the_lease_holder_works(api, publisher):
     assert publisher.run(job_id, claim="task-b") == "live"  # nothing left to do
 
 
+def test_a_question_the_owner_dismissed_is_refused_after_the_next_publish(api, publisher):
+    path = owner(api, "U0DISMISS", VPN, WIFI)
+    assert publisher.run(publish(api, path)) == "live"
+    endpoint = api.call("GET", f"{path}/bot").json()["endpoint"]
+    stray = "How do I reset my email password?"
+    before = ask(endpoint, BOT_AUTH_TOKEN, stray)
+    assert not before.is_fallback and before.text == VPN["answer"]  # a wrong answer
+    report = {"question": stray, "asker_team_id": TEAM, "asker_user_id": "U0ASKER",
+              "kind": "wrong_answer", "given_answer": before.text}
+    question = api.call("POST", f"{path}/unanswered", json=report).json()
+    api.call("POST", f"{path}/unanswered/{question['id']}/dismiss")
+
+    trainings = publisher.trainer.trainings
+    assert publisher.run(publish(api, path)) == "live"
+    assert publisher.trainer.trainings == trainings + 1  # the same topics, a new model
+    endpoint = api.call("GET", f"{path}/bot").json()["endpoint"]
+    assert ask(endpoint, BOT_AUTH_TOKEN, stray).is_fallback
+    assert ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
+
+
 def test_a_request_publish_api_refuses_is_not_mistaken_for_a_closed_job(publisher):
     with pytest.raises(ApiRejected):
         publisher.run(2_000_000_000)  # no such job: a 404, which no retry mends

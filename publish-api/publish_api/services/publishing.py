@@ -34,6 +34,7 @@ from ..queue import PublishQueue
 from ..schemas import TransitionIn
 from .owners import MAX_SQL_INT, lock_owner
 from .topics import active_topics, snapshot_entry
+from .unanswered import dismissed_texts
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ class JobPolicy:
 def publish(
     session: Session, owner: User, queue: PublishQueue, policy: JobPolicy
 ) -> tuple[dict, bool]:
-    """Snapshot the owner's topics and queue a job; returns (job, created).
+    """Snapshot the owner's topics and dismissed questions and queue a job; returns (job,
+    created).
 
     Expired jobs are failed first. Nothing changed since the current version → that version's job,
     nothing enqueued, unless it has been queued too long (its task is sent again). A task is sent
@@ -75,7 +77,8 @@ def publish(
     lock_owner(session, owner)
     expire_leases(session, owner.id)
     snapshot = [snapshot_entry(t) for t in active_topics(session, owner)]
-    digest = content_digest(snapshot)
+    dismissed = dismissed_texts(session, owner)
+    digest = version_digest(snapshot, dismissed)
     current = _current_job(session, owner)
     if current is not None and current.version.digest == digest:
         if _stale_queued(session, current, policy):
@@ -86,7 +89,7 @@ def publish(
             return job_view(current), False
     if not snapshot and current is None:
         raise NothingToPublish("add a topic before publishing", "topics")
-    job = _new_job(session, owner, snapshot, digest)
+    job = _new_job(session, owner, snapshot, digest, dismissed)
     prune_snapshots(session, owner.id, policy.keep_versions)
     return _commit_and_send(session, job, queue), True
 
@@ -172,7 +175,16 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def content_digest(snapshot: list[dict]) -> str:
+def version_digest(snapshot: list[dict], dismissed: list[str]) -> str:
+    """The digest of a version's content: topics and dismissed questions. Without dismissed
+    questions it is the topics' digest alone, as before they were snapshotted (so an owner who
+    dismissed nothing gets no new version)."""
+    if not dismissed:
+        return content_digest(snapshot)
+    return content_digest({"topics": snapshot, "dismissed_questions": dismissed})
+
+
+def content_digest(snapshot: list[dict] | dict) -> str:
     """sha256 of the canonical JSON of a snapshot: equal content, equal digest."""
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -203,6 +215,7 @@ def get_version(session: Session, version_id: int) -> dict:
         "user_id": owner.slack_user_id,
         "created_at": version.created_at,
         "topics": version.topics,
+        "dismissed_questions": version.dismissed_questions or [],
     }
 
 
@@ -336,7 +349,8 @@ def _bot_reported_down(session: Session, job: Job) -> bool:
     return bot is not None and bot.live_job_id == job.id and bot.health == "unhealthy"
 
 
-def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str) -> Job:
+def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str,
+             dismissed: list[str] | None = None) -> Job:
     # A newer publish supersedes older ones still waiting: the owner wants the latest content.
     session.execute(
         update(Job)
@@ -348,7 +362,8 @@ def _new_job(session: Session, owner: User, snapshot: list[dict], digest: str) -
             updated_at=utcnow(),
         )
     )
-    version = Version(owner_id=owner.id, digest=digest, topics=snapshot, topic_count=len(snapshot))
+    version = Version(owner_id=owner.id, digest=digest, topics=snapshot,
+                      dismissed_questions=dismissed or None, topic_count=len(snapshot))
     job = Job(owner=owner, version=version, state="queued")
     session.add(job)
     session.flush()
@@ -374,7 +389,7 @@ def prune_snapshots(session: Session, owner_id: int, keep: int) -> int:
     result = session.execute(
         update(Version)
         .where(Version.owner_id == owner_id, Version.topics.is_not(None), Version.id.not_in(kept))
-        .values(topics=null())
+        .values(topics=null(), dismissed_questions=null())
     )
     return result.rowcount
 

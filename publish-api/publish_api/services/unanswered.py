@@ -19,6 +19,9 @@ from .owners import MAX_SQL_INT, lock_owner
 
 LIST_LIMIT = 200
 TOPIC_QUESTION_MAX = 300
+# The most recent dismissed questions a version carries; the broker's trainer reads as many
+# (publish_broker.botproject.MAX_DISMISSED): older ones add little and cost training time.
+MAX_DISMISSED_IN_VERSION = 500
 
 
 def record(session: Session, owner: User, data: UnansweredIn, max_open: int,
@@ -81,6 +84,21 @@ def attach(session: Session, owner: User, question_id: int, topic_id: int) -> di
 def dismiss(session: Session, owner: User, question_id: int) -> dict:
     """The owner will not answer it. Raises QuestionNotFound, QuestionClosed."""
     return _resolve(session, owner, _open_question(session, owner, question_id), "dismissed")
+
+
+def dismissed_texts(session: Session, owner: User) -> list[str]:
+    """The texts of the owner's dismissed questions for a version: each wording once (the
+    latest spelling of words asked in several cases), oldest dismissal first, the last
+    `MAX_DISMISSED_IN_VERSION`. Askers' ids are not included."""
+    query = (select(UnansweredQuestion.question)
+             .where(UnansweredQuestion.owner_id == owner.id,
+                    UnansweredQuestion.state == "dismissed")
+             .order_by(UnansweredQuestion.resolved_at, UnansweredQuestion.id))
+    latest: dict[str, str] = {}
+    for text in session.scalars(query):
+        latest.pop(text.casefold(), None)  # moves a wording to its latest dismissal
+        latest[text.casefold()] = text
+    return list(latest.values())[-MAX_DISMISSED_IN_VERSION:]
 
 
 def question_view(item: UnansweredQuestion) -> dict:

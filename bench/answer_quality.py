@@ -46,6 +46,7 @@ for _path in ("publish-broker", "capture-actions"):
 
 from actions.bot_client import BotAnswer, answer_from_parse  # noqa: E402
 from publish_broker.botproject import BotProject  # noqa: E402
+from publish_broker.matcher import FALLBACK_THRESHOLD  # noqa: E402
 from publish_broker.training import Trainer, configure_rasa_environment, train_project  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {**run_bot(dataset, production_train(trainer), ask=SERVERS[args.server]),
               "server": args.server, "shots": args.shots,
               "paraphrases_per_topic": trainer.paraphrases_per_topic,
-              "fallback_threshold": trainer.fallback_threshold}
+              "fallback_threshold": FALLBACK_THRESHOLD}
     if args.baseline == "seed":
         result["baseline"] = run_bot(dataset, seed_train, seed_adapt)
     args.json.parent.mkdir(parents=True, exist_ok=True)

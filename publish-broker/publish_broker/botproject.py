@@ -3,9 +3,9 @@
 One retrieval intent ``faq`` whose response keys are the topics (``faq/t<id>``), one rule that
 answers it with the ``utter_faq`` retrieval action, and a FallbackClassifier whose
 ``nlu_fallback`` is answered by ``utter_default`` ("I don't know"). The NLU pipeline is
-``FaqMatcher`` (publish_broker.nlu_components) followed by the FallbackClassifier; the matcher
-is told the same threshold, so that its calibrated cut between "known" and "I don't know" lands
-exactly on it.
+``FaqMatcher`` (publish_broker.nlu_components) followed by the FallbackClassifier, both with
+the matcher's ``FALLBACK_THRESHOLD``: the matcher maps its calibrated cut between "known" and
+"I don't know" onto it, so the threshold is a fixed point of the scale, not a setting.
 
 The project is plain data (file name → YAML text) built deterministically from the version, so
 its sha256 is the model digest: same topics and settings → same digest → no retraining.
@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from publish_broker.errors import TrainingError
+from publish_broker.matcher import FALLBACK_THRESHOLD
 from publish_broker.paraphrase import training_examples
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def topic_key(topic_id: Any) -> str:
     return "t" + _UNSAFE_ID_CHARS.sub("_", str(topic_id))
 
 
-def build_project(version: dict, examples_per_topic: int, fallback_threshold: float) -> BotProject:
+def build_project(version: dict, examples_per_topic: int) -> BotProject:
     """Generates the project of a version (``GET /v1/versions/{id}`` JSON).
 
     Raises TrainingError if the version has no topics or a topic lacks a question or answer.
@@ -92,7 +93,7 @@ def build_project(version: dict, examples_per_topic: int, fallback_threshold: fl
     responses[FALLBACK_RESPONSE] = [{"text": FALLBACK_TEXT}]
     return BotProject(
         {
-            "config.yml": _dump(_config(fallback_threshold)),
+            "config.yml": _dump(_config()),
             "domain.yml": _dump(_domain(responses, with_dismissed=bool(dismissed))),
             "data/nlu.yml": _dump({"version": "3.1", "nlu": nlu}),
             "data/rules.yml": _dump({"version": "3.1", "rules": _rules()}),
@@ -177,14 +178,14 @@ def _examples_block(examples: list[str]) -> str:
     return "".join(f"- {example}\n" for example in cleaned if example)
 
 
-def _config(fallback_threshold: float) -> dict:
+def _config() -> dict:
     return {
         "recipe": "default.v1",
         "language": "en",
         "assistant_id": "faq-bot",
         "pipeline": [
-            {"name": MATCHER_COMPONENT, "fallback_threshold": fallback_threshold},
-            {"name": "FallbackClassifier", "threshold": fallback_threshold},
+            {"name": MATCHER_COMPONENT, "fallback_threshold": FALLBACK_THRESHOLD},
+            {"name": "FallbackClassifier", "threshold": FALLBACK_THRESHOLD},
         ],
         "policies": [{"name": "RulePolicy"}],
     }

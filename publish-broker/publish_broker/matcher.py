@@ -62,10 +62,14 @@ NEGATIVE_SOURCE = "dismissed"
 # What a saved matcher means; a model saved by another revision is refitted from its examples
 # when loaded (1: questions only, one similarity cut; 2: answers embedded, cross-validated cut).
 REVISION = 2
+# The FallbackClassifier's threshold in every generated project (publish_broker.botproject):
+# the confidence scale maps a bot's calibrated "I don't know" bar onto it, so it is the fixed
+# point of that scale, not a knob (changing it would only rescale reported confidences).
+FALLBACK_THRESHOLD = 0.3
 # The winning configuration of docs/answer-quality.md; a model saves the one it was fitted with.
 DEFAULT_CONFIG: dict[str, Any] = {
     "ranking_length": 10,
-    "fallback_threshold": 0.3,  # the FallbackClassifier's: botproject sets both
+    "fallback_threshold": FALLBACK_THRESHOLD,
     "lexical_weight": 0.15,
     "lexical_paraphrases": True,
     "classifier_c": 10.0,

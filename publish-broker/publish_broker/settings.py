@@ -37,7 +37,6 @@ class Settings:
     POOL_MEMORY_BUDGET_MB: int = 512
     POOL_CPUS: float = 1.0
     PARAPHRASES_PER_TOPIC: int = 10
-    FALLBACK_THRESHOLD: float = 0.3
     SLACK_BOT_TOKEN: str = ""
     SLACK_API_URL: str = "https://slack.com/api/"
     HTTP_TIMEOUT_S: float = 10.0
@@ -90,8 +89,6 @@ def _parse(name: str, raw: str, kind: str):
     value = parsers[kind](raw)
     if kind in ("int", "float") and value <= 0:
         raise ValueError("must be positive")
-    if name == "FALLBACK_THRESHOLD" and not value < 1:
-        raise ValueError("must be between 0 and 1")
     return value
 
 

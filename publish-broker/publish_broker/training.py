@@ -20,7 +20,6 @@ from publish_broker.errors import TrainingError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FALLBACK_THRESHOLD = 0.3
 _RASA_ENVIRONMENT = {
     "RASA_MAX_CACHE_SIZE": "0",
     "RASA_TELEMETRY_ENABLED": "false",
@@ -52,22 +51,16 @@ class TrainedModel:
 class Trainer:
     """Turns a published version into a Rasa model archive."""
 
-    def __init__(
-        self,
-        paraphrases_per_topic: int = 10,
-        fallback_threshold: float = DEFAULT_FALLBACK_THRESHOLD,
-    ) -> None:
+    def __init__(self, paraphrases_per_topic: int = 10) -> None:
         """``paraphrases_per_topic`` caps a topic's training examples (the owner's phrasings
-        are always kept); below ``fallback_threshold`` the bot says "I don't know".
+        are always kept). When a bot says "I don't know" is the matcher's own, calibrated per
+        bot (publish_broker.matcher).
 
-        Raises ValueError for a cap below 1 or a threshold outside (0, 1).
+        Raises ValueError for a cap below 1.
         """
         if paraphrases_per_topic < 1:
             raise ValueError(f"paraphrases_per_topic must be >= 1, got {paraphrases_per_topic}")
-        if not 0.0 < fallback_threshold < 1.0:
-            raise ValueError(f"fallback_threshold must be in (0, 1), got {fallback_threshold}")
         self.paraphrases_per_topic = paraphrases_per_topic
-        self.fallback_threshold = fallback_threshold
         configure_rasa_environment()
 
     def warm_up(self) -> None:
@@ -98,7 +91,7 @@ class Trainer:
         return model
 
     def _project(self, version: dict) -> BotProject:
-        return build_project(version, self.paraphrases_per_topic, self.fallback_threshold)
+        return build_project(version, self.paraphrases_per_topic)
 
 
 def train_project(project: BotProject, out_dir: Path) -> TrainedModel:

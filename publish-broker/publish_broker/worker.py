@@ -28,8 +28,7 @@ def publisher() -> Publisher:
     work_dir.mkdir(parents=True, exist_ok=True)
     return Publisher(
         api=PublishApiClient(config.PUBLISH_API_URL, config.API_TOKEN, config.HTTP_TIMEOUT_S),
-        trainer=Trainer(paraphrases_per_topic=config.PARAPHRASES_PER_TOPIC,
-                        fallback_threshold=config.FALLBACK_THRESHOLD),
+        trainer=Trainer(paraphrases_per_topic=config.PARAPHRASES_PER_TOPIC),
         runtime=build_runtime(config),
         notifier=SlackNotifier(config.SLACK_BOT_TOKEN, config.SLACK_API_URL),
         work_dir=work_dir,

@@ -214,7 +214,7 @@ def test_batching_does_not_change_a_vector(encoder):
 # --- the production configuration -------------------------------------------------------------
 
 def test_the_production_project_uses_the_winning_matcher_configuration():
-    config = build_project(faq_version(3), 10, 0.3).files["config.yml"]
+    config = build_project(faq_version(3), 10).files["config.yml"]
 
     assert "publish_broker.nlu_components.FaqMatcher" in config
     assert "fallback_threshold: 0.3" in config and "threshold: 0.3" in config
@@ -226,7 +226,7 @@ def test_the_production_project_uses_the_winning_matcher_configuration():
 
 
 def test_only_the_owners_phrasings_are_marked_for_the_encoder():
-    nlu = build_project(faq_version(1), 10, 0.3).files["data/nlu.yml"]
+    nlu = build_project(faq_version(1), 10).files["data/nlu.yml"]
 
     owner_block, paraphrase_block = nlu.split("source: wordnet")
     assert "source: owner" in owner_block

@@ -32,7 +32,6 @@ def test_values_are_typed():
     ({**REQUIRED, "PARAPHRASES_PER_TOPIC": "0"}, "PARAPHRASES_PER_TOPIC"),
     ({**REQUIRED, "BOT_PUBLISH_PORTS": "maybe"}, "BOT_PUBLISH_PORTS"),
     ({**REQUIRED, "BOT_PORT_RANGE": "9-1"}, "BOT_PORT_RANGE"),
-    ({**REQUIRED, "FALLBACK_THRESHOLD": "1.5"}, "FALLBACK_THRESHOLD"),
 ])
 def test_errors_name_the_variable_not_the_value(environ, named):
     with pytest.raises(SettingsError, match=named) as raised:

@@ -81,7 +81,6 @@ def test_any_change_changes_the_digest(trainer):
     edited["topics"][0]["answer"] = "Call the help desk."
 
     assert trainer.digest(edited) != trainer.digest(version)
-    assert Trainer(fallback_threshold=0.5).digest(version) != trainer.digest(version)
     assert Trainer(paraphrases_per_topic=2).digest(version) != trainer.digest(version)
 
 
@@ -89,7 +88,7 @@ def test_the_digest_does_not_depend_on_pythonhashseed(trainer):
     script = (
         "from tests.publish_broker.faq_data import faq_version\n"
         "from publish_broker.botproject import build_project\n"
-        "print(build_project(faq_version(20), 10, 0.3).digest)\n"
+        "print(build_project(faq_version(20), 10).digest)\n"
     )
     digests = set()
     for seed in ("0", "123"):
@@ -100,7 +99,7 @@ def test_the_digest_does_not_depend_on_pythonhashseed(trainer):
         assert done.returncode == 0, done.stderr[-2000:]
         digests.add(done.stdout.strip())
 
-    assert digests == {build_project(faq_version(20), 10, 0.3).digest}
+    assert digests == {build_project(faq_version(20), 10).digest}
 
 
 @pytest.mark.parametrize(
@@ -126,7 +125,7 @@ def test_an_invalid_version_is_a_training_error(trainer, tmp_path, version):
 
 
 def test_rasa_rejecting_the_project_is_a_training_error_not_systemexit(tmp_path):
-    files = dict(build_project(faq_version(1), 3, 0.3).files)
+    files = dict(build_project(faq_version(1), 3).files)
     # A rule reading a slot the domain does not define: Rasa calls sys.exit(1) for this.
     files["data/rules.yml"] = (
         "version: '3.1'\nrules:\n- rule: r\n  steps:\n  - intent: faq\n"
@@ -158,9 +157,9 @@ def test_the_owners_dismissed_questions_train_the_bot_to_refuse_them(trainer, tm
     dismissed = ["How do I reset the password of my home router?",
                  "What are the opening hours of the bank?"]
     version = {**faq_version(3), "dismissed_questions": [*dismissed, dismissed[0], "  "]}
-    project = build_project(version, 10, 0.3)
+    project = build_project(version, 10)
 
-    assert project.digest != build_project(faq_version(3), 10, 0.3).digest
+    assert project.digest != build_project(faq_version(3), 10).digest
     model = trainer.train(version, tmp_path)
     matcher = FaqModel.from_archive(model.path)  # as the pool reads it
     agent = Agent.load(str(model.path))  # as a Rasa server does

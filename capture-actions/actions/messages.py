@@ -266,11 +266,6 @@ def bot_does_not_know(owner: str, noted: bool) -> str:
     return f"{owner}'s bot doesn't know that one yet.{_noted(owner, noted)}"
 
 
-def ask_failed(owner: str) -> str:
-    """The bot could not be looked up at all (publish-api down)."""
-    return f"Sorry, I can't reach {owner}'s bot right now. Please try again in a minute."
-
-
 # --- the learning loop: unanswered questions, feedback on answers (issue 11) ------------------
 UNANSWERED_BUTTON = MAIN_BUTTONS[4]
 NO_OPEN_QUESTIONS = ("No open questions: nobody asked your bot anything it could not answer "

@@ -49,6 +49,12 @@ class QuestionNotFound(NotFound):
     code = "question_not_found"
 
 
+class BotNotFound(NotFound):
+    """The owner never published (no job of theirs went live or failed)."""
+
+    code = "bot_not_found"
+
+
 class Conflict(ApiError):
     status, code = 409, "conflict"
 

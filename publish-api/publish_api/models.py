@@ -155,7 +155,5 @@ class Ask(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-JOB_STATES = ("queued", "training", "deploying", "live", "failed", "superseded")
 FINAL_STATES = ("live", "failed", "superseded")
-QUESTION_STATES = ("open", "answered", "attached", "dismissed")
 ACTIVE_STATES = ("training", "deploying")

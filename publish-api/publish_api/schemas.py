@@ -132,8 +132,11 @@ class TransitionIn(Strict):
 
     @model_validator(mode="after")
     def _fields_of_state(self) -> TransitionIn:
-        if self.state == "live" and not (self.model_digest and "endpoint" in self.model_fields_set):
+        if self.state == "live" and not {"endpoint", "model_digest"} <= self.model_fields_set:
             raise ValueError("a live transition needs endpoint and model_digest")
+        if self.state == "live" and (self.endpoint is None) != (self.model_digest is None):
+            # Both null: the owner deleted every topic and the bot was stopped (retired).
+            raise ValueError("endpoint and model_digest are both set, or both null (retired)")
         if self.state == "failed" and not self.error:
             raise ValueError("a failed transition needs error")
         return self

@@ -106,5 +106,5 @@ class Publisher:
         # Every topic was deleted: the published state is "no bot", so stop the old one.
         step("deploying")
         self.runtime.stop(key)
-        step("live", endpoint=None, model_digest="retired")
+        step("live", endpoint=None, model_digest=None)
         self.notifier.tell(key.user_id, notify.retired_message())

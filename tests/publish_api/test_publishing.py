@@ -137,7 +137,9 @@ def test_live_marks_topics_published_and_records_the_bot(api, owner):
     kept = api.post(f"{owner}/topics", TOPIC).get_json()
     gone = api.post(f"{owner}/topics", {**TOPIC, "question": "Where is the wiki?"}).get_json()
     _, job = _publish(api, owner)
-    assert api.get(f"{owner}/bot").status_code == 404
+    unpublished = api.get(f"{owner}/bot")
+    assert unpublished.status_code == 404
+    assert unpublished.get_json()["error"]["code"] == "bot_not_found"
     live = _walk(api, job["id"], "training", "deploying", "live", **LIVE)
     assert live["state"] == "live" and live["finished_at"] and live["started_at"]
     bot = api.get(f"{owner}/bot").get_json()
@@ -154,6 +156,18 @@ def test_live_marks_topics_published_and_records_the_bot(api, owner):
     listing = api.get(f"{owner}/topics").get_json()
     assert [t["state"] for t in listing["topics"]] == ["pending"]
     assert listing["pending_deletions"] == 1
+
+
+def test_a_live_transition_without_endpoint_and_digest_retires_the_bot(api, owner):
+    api.post(f"{owner}/topics", TOPIC)
+    _walk(api, _publish(api, owner)[1]["id"], "training", "deploying", "live", **LIVE)
+    api.delete(f"{owner}/topics")
+    status, job = _publish(api, owner)
+    assert status == 202 and job["topic_count"] == 0
+    retired = {"endpoint": None, "model_digest": None}
+    assert _walk(api, job["id"], "training", "deploying", "live", **retired)["state"] == "live"
+    bot = api.get(f"{owner}/bot").get_json()
+    assert (bot["live_job_id"], bot["endpoint"], bot["model_digest"]) == (job["id"], None, None)
 
 
 def test_failed_job_keeps_the_live_version(api, owner):
@@ -195,6 +209,9 @@ def test_invalid_transitions_are_409(api, owner, steps, bad):
         ({"state": "failed"}, None),
         ({"state": "queued"}, "state"),
         ({"state": "live", "endpoint": "not a url", "model_digest": "x"}, "endpoint"),
+        ({"state": "live", "endpoint": None, "model_digest": "x"}, None),
+        ({"state": "live", "endpoint": "http://bot:5005", "model_digest": None}, None),
+        ({"state": "live", "endpoint": None}, None),
     ],
 )
 def test_transition_bodies_are_validated(api, owner, body, field):

@@ -62,7 +62,7 @@ def test_the_action_server_cannot_set_an_endpoint_or_move_a_job(scoped_app):
     assert actions.put("/v1/users/T1/UALICE", json={"display_name": "Alice"}).status_code == 201
     actions.post("/v1/users/T1/UALICE/topics", json={"question": "Q?", "answer": "A."})
     job = actions.post("/v1/users/T1/UALICE/publish").get_json()["job"]
-    assert actions.get(f"/v1/jobs/{job['id']}").status_code == 200
+    assert actions.get(f"/v1/jobs/{job['id']}").status_code == 403
     live = {"state": "live", "endpoint": "http://evil:5005", "model_digest": "x"}
     response = actions.post(f"/v1/jobs/{job['id']}/transitions", json=live)
     assert response.status_code == 403

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from actions.bot_client import ask
-from publish_broker.api_client import ApiRejected, JobClosed, OwnerBusy, PublishApiClient
+from publish_broker.api_client import PublishApiClient
+from publish_broker.errors import ApiRejected, JobClosed, OwnerBusy
 from publish_broker.notify import SlackNotifier
 from publish_broker.pipeline import Publisher
 from publish_broker.runtime import BotKey
@@ -125,7 +126,8 @@ def test_deleting_every_topic_retires_the_bot(api, publisher, slack):
     api.call("DELETE", f"{path}/topics")
     assert publisher.run(publish(api, path)) == "live"
     assert publisher.runtime.status(BotKey(TEAM, "U0RETIRE")) is None
-    assert api.call("GET", f"{path}/bot").json()["endpoint"] is None
+    bot = api.call("GET", f"{path}/bot").json()
+    assert bot["endpoint"] is None and bot["model_digest"] is None
     assert "retired" in slack.wait_for_posts(2, channel="U0RETIRE")[-1].args["text"]
 
 

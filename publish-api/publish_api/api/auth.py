@@ -28,15 +28,15 @@ BROKER_ENDPOINTS = frozenset({
     "owners.claim_digest", "jobs.list_deliveries", "jobs.mark_delivered",
 })
 
-# The concierge's actions work on the sender's own data, start a publish and follow its job,
-# find a bot to ask and report it down; never a transition, so never a bot's endpoint.
+# The concierge's actions work on the sender's own data, start a publish, find a bot to ask
+# and report it down; never a job route, so never a bot's endpoint.
 # Import too: a file the sender shared in their DM is imported into their own topics (merge,
 # validated, all or nothing), no more than the topic routes above already allow them; and
 # export, which reads no more than their topic list does.
 ACTIONS_ENDPOINTS = frozenset({
     "owners.put_user", "owners.list_topics", "owners.create_topic", "owners.update_topic",
     "owners.add_alternative", "owners.delete_topic", "owners.delete_all_topics",
-    "owners.publish", "jobs.get_job", "owners.get_bot", "owners.put_bot_health",
+    "owners.publish", "owners.get_bot", "owners.put_bot_health",
     "owners.record_unanswered", "owners.list_unanswered", "owners.answer_question",
     "owners.attach_question", "owners.dismiss_question", "owners.record_ask",
     "owners.daily_asks", "owners.import_topics", "owners.export_topics",

@@ -39,8 +39,8 @@ bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
 READERS_BY_TYPE = {"application/json": topic_files.read_json, "text/csv": topic_files.read_csv}
 
 
-def _owner(team_id: str, user_id: str, lock: bool = False):
-    return owners.get_owner(get_session(), *slack_ids(team_id, user_id), lock=lock)
+def _owner(team_id: str, user_id: str):
+    return owners.get_owner(get_session(), *slack_ids(team_id, user_id))
 
 
 def _settings():

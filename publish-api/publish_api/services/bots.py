@@ -5,17 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
+from ..errors import BotNotFound
 from ..models import Bot, User, utcnow
 
 
 def get_bot(session: Session, owner: User) -> dict:
-    """The owner's bot. Raises NotFound (code bot_not_found) when the owner never published."""
+    """The owner's bot. Raises BotNotFound when the owner never published."""
     return bot_view(_bot(session, owner))
 
 
 def set_health(session: Session, owner: User, health: str, error: str | None) -> dict:
-    """Record what the broker or a health check saw. Raises NotFound."""
+    """Record what the broker or a health check saw. Raises BotNotFound."""
     bot = _bot(session, owner)
     bot.health, bot.updated_at = health, utcnow()
     if error is not None:
@@ -27,9 +27,7 @@ def set_health(session: Session, owner: User, health: str, error: str | None) ->
 def _bot(session: Session, owner: User) -> Bot:
     bot = session.scalars(select(Bot).where(Bot.owner_id == owner.id)).first()
     if bot is None:
-        error = NotFound(f"{owner.display_name} has not published a bot yet", "user_id")
-        error.code = "bot_not_found"
-        raise error
+        raise BotNotFound(f"{owner.display_name} has not published a bot yet", "user_id")
     return bot
 
 

@@ -25,16 +25,11 @@ def upsert_user(
     return user_view(user), created
 
 
-def get_owner(session: Session, team_id: str, user_id: str, lock: bool = False) -> User:
-    """The user, optionally row-locked until commit (serialises per-owner writes).
-
-    Raises UserNotFound.
-    """
+def get_owner(session: Session, team_id: str, user_id: str) -> User:
+    """The user; services that write lock it with `lock_owner`. Raises UserNotFound."""
     user = _find(session, team_id, user_id)
     if user is None:
         raise UserNotFound(f"no user {user_id} in workspace {team_id}; create it first", "user_id")
-    if lock:
-        lock_owner(session, user)
     return user
 
 

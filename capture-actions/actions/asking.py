@@ -14,11 +14,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import feedback, messages, runtime
+from actions import feedback, messages, shared
 from actions.bot_client import BotUnavailable, ask
 from actions.common import GuardedAction, say
 from actions.identity import SlackUser
-from actions.publish_api import NotFound, PublishApiError
+from actions.publish_api import BotNotFound, PublishApiError, UserNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +87,10 @@ async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> Reply
     """
     label = f"<@{owner.user_id}>"
     try:
-        bot = await runtime.blocking(runtime.publish_api().get_bot, owner.team_id, owner.user_id)
-    except NotFound as error:
-        if error.code == "user_not_found":
-            return Reply(messages.unknown_owner(label))
+        bot = await shared.blocking(shared.publish_api().get_bot, owner.team_id, owner.user_id)
+    except UserNotFound:
+        return Reply(messages.unknown_owner(label))
+    except BotNotFound:
         return Reply(messages.no_bot(label, await _record(owner, asker, question)))
     label = f"@{messages.escape(bot['display_name'])}" if bot.get("display_name") else label
     if not bot.get("endpoint"):
@@ -100,9 +100,9 @@ async def answer_for(owner: SlackUser, asker: SlackUser, question: str) -> Reply
 
 async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, question: str,
                    label: str) -> Reply:
-    config = runtime.settings()
+    config = shared.settings()
     try:
-        answer = await runtime.blocking(ask, bot["endpoint"], config.bot_auth_token, question,
+        answer = await shared.blocking(ask, bot["endpoint"], config.bot_auth_token, question,
                                         timeout=config.bot_timeout_s)
     except BotUnavailable as error:
         logger.warning("bot of %s unavailable: %s", owner.key, error)
@@ -122,7 +122,7 @@ async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, ques
 async def _log_ask(owner: SlackUser, asker: SlackUser, topic_id: Optional[int]) -> None:
     """Logs an answered ask for the owner's counts (best effort: the answer matters more)."""
     try:
-        await runtime.blocking(runtime.publish_api().record_ask, owner.team_id, owner.user_id,
+        await shared.blocking(shared.publish_api().record_ask, owner.team_id, owner.user_id,
                                asker.team_id, asker.user_id, topic_id)
     except PublishApiError as error:
         logger.info("logging an ask of %s failed: %s", owner.key, error)
@@ -131,7 +131,7 @@ async def _log_ask(owner: SlackUser, asker: SlackUser, topic_id: Optional[int]) 
 async def _report_down(owner: SlackUser, error: str) -> None:
     """Tells publish-api the bot is down, so the owner's next publish restarts it (best effort)."""
     try:
-        await runtime.blocking(runtime.publish_api().report_bot_down, owner.team_id,
+        await shared.blocking(shared.publish_api().report_bot_down, owner.team_id,
                                owner.user_id, error)
     except PublishApiError as failure:
         logger.warning("reporting the bot of %s down failed: %s", owner.key, failure)
@@ -140,7 +140,7 @@ async def _report_down(owner: SlackUser, error: str) -> None:
 async def _record(owner: SlackUser, asker: SlackUser, question: str) -> bool:
     """Records an unanswered question; False (logged) when publish-api refuses or is down."""
     try:
-        await runtime.blocking(runtime.publish_api().record_unanswered, owner.team_id,
+        await shared.blocking(shared.publish_api().record_unanswered, owner.team_id,
                                owner.user_id, question, asker.team_id, asker.user_id)
     except PublishApiError as error:
         logger.warning("recording a question for %s failed: %s", owner.key, error)

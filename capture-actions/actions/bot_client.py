@@ -66,8 +66,9 @@ def ask(endpoint: str, token: str, question: str, timeout: float = 2.0) -> BotAn
         raise BotUnavailable(f"bot at {endpoint} sent an unreadable answer") from exc
 
 
-def answers(endpoint: str, token: str, timeout: float = 2.0) -> bool:
-    """Whether the bot at ``endpoint`` is up and accepts the token (``GET /status``)."""
+def is_up(endpoint: str, token: str, timeout: float = 2.0) -> bool:
+    """The liveness probe: whether the bot at ``endpoint`` is up and accepts the token
+    (``GET /status``); it asks the bot nothing."""
     try:
         response = requests.get(f"{endpoint.rstrip('/')}/status", params={"token": token},
                                 timeout=timeout)

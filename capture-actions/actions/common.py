@@ -1,5 +1,6 @@
-"""What every action shares: turning failures into friendly messages, speaking Slack blocks,
-and registering the owner with publish-api on first contact.
+"""What every action shares: turning failures into friendly messages (the one place that
+maps publish-api's errors to words: `failure_message`), speaking Slack blocks, and registering
+the owner with publish-api on first contact.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime, slack_blocks
+from actions import messages, shared, slack_blocks
 from actions.identity import SlackUser, UnknownSender, sender
-from actions.publish_api import PublishApiError, PublishApiUnavailable, Rejected
+from actions.publish_api import (
+    PublishApiError,
+    PublishApiUnavailable,
+    QuestionClosed,
+    QuestionNotFound,
+    RateLimited,
+    Rejected,
+    TopicLimit,
+    TopicNotFound,
+)
 from actions.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -74,18 +84,20 @@ class GuardedAction(Action, ABC):
         """The action's work. May raise anything: `guarded` turns it into a message."""
 
 
-def failure_message(error: PublishApiError) -> str:
-    """The friendly wording for a publish-api failure."""
-    if isinstance(error, PublishApiUnavailable):
-        return messages.SERVICE_DOWN
+_WORDS_BY_ERROR = ((PublishApiUnavailable, messages.SERVICE_DOWN),
+                   (TopicLimit, messages.TOPIC_LIMIT), (TopicNotFound, messages.TOPIC_GONE),
+                   ((QuestionClosed, QuestionNotFound), messages.QUESTION_CLOSED),
+                   (RateLimited, messages.RATE_LIMITED), (UnknownSender, messages.NOT_FROM_SLACK))
+
+
+def failure_message(error: Exception) -> str:
+    """The friendly wording for a failure: publish-api's errors, a sender without Slack ids, and
+    anything else (bad settings, a bug) as UNEXPECTED."""
+    for kinds, words in _WORDS_BY_ERROR:
+        if isinstance(error, kinds):
+            return words
     if isinstance(error, Rejected):
-        if error.code == "topic_limit":
-            return messages.TOPIC_LIMIT
         return messages.rejected(error.field, error.code)
-    if error.code == "topic_not_found":
-        return messages.TOPIC_GONE
-    if error.code == "rate_limited":
-        return messages.RATE_LIMITED
     return messages.UNEXPECTED
 
 
@@ -97,7 +109,7 @@ async def ensure_owner(tracker: Tracker, user: SlackUser) -> List[EventType]:
     if tracker.get_slot("owner_registered"):
         return []
     name = user.display_name or user.user_id
-    await runtime.blocking(runtime.publish_api().upsert_user, user.team_id, user.user_id, name)
+    await shared.blocking(shared.publish_api().upsert_user, user.team_id, user.user_id, name)
     logger.info("registered %s", user.key)
     return [SlotSet("owner_registered", True)]
 

@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime
+from actions import messages, shared
 from actions.common import GuardedAction, say
 from actions.identity import SlackUser
 
@@ -65,8 +65,8 @@ class ActionAnswerFeedback(GuardedAction):
         if intent != UNHELPFUL_INTENT:
             say(dispatcher, messages.FEEDBACK_THANKS)
             return [SlotSet("answered_asks", kept)]
-        await runtime.blocking(
-            runtime.publish_api().record_unanswered, answered["owner_team_id"],
+        await shared.blocking(
+            shared.publish_api().record_unanswered, answered["owner_team_id"],
             answered["owner_user_id"], answered["question"], user.team_id, user.user_id,
             kind="wrong_answer", given_answer=answered["answer"], topic_id=answered["topic_id"])
         logger.info("%s marked an answer of %s unhelpful", user.key, answered["owner_user_id"])

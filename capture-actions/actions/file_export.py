@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime
+from actions import messages, shared
 from actions.common import GuardedAction, ensure_owner, say
 from actions.identity import SlackUser
 from actions.slack_files import SlackFiles, UploadFailed
@@ -31,24 +31,24 @@ class ActionExportTopics(GuardedAction):
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
-        config = runtime.settings()
+        config = shared.settings()
         if not config.slack_bot_token:
             say(dispatcher, messages.EXPORT_NOT_SET_UP)
             return []
         events = await ensure_owner(tracker, user)
-        api = runtime.publish_api()
-        listed = await runtime.blocking(api.list_topics, user.team_id, user.user_id)
+        api = shared.publish_api()
+        listed = await shared.blocking(api.list_topics, user.team_id, user.user_id)
         count = len(listed.get("topics") or [])
         if not count:
             say(dispatcher, messages.NOTHING_TO_EXPORT, messages.MAIN_BUTTONS[:1])
             return events
         file_format = _format(tracker)
-        data = await runtime.blocking(api.export_topics, user.team_id, user.user_id,
+        data = await shared.blocking(api.export_topics, user.team_id, user.user_id,
                                       file_format)
         files = SlackFiles(config.slack_api_url, config.slack_bot_token, config.import_max_bytes)
         name = f"topics.{file_format}"
         try:
-            await runtime.blocking(files.upload_to_dm, user.user_id, name, data,
+            await shared.blocking(files.upload_to_dm, user.user_id, name, data,
                                    messages.export_title(count))
         except UploadFailed as error:
             logger.info("%s export: %s", user.key, error)

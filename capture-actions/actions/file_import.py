@@ -18,10 +18,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime
+from actions import messages, shared
 from actions.common import GuardedAction, ensure_owner, say
 from actions.identity import SlackUser
-from actions.publish_api import Rejected
+from actions.publish_api import ImportInvalid, Rejected, TooLarge
 from actions.slack_files import (
     FileTooLarge,
     SharedFile,
@@ -87,7 +87,7 @@ def _file_id(tracker: Tracker) -> Optional[str]:
 async def _download(dispatcher: CollectingDispatcher, file_id: Optional[str],
                     user: SlackUser) -> Optional[SharedFile]:
     """The file, or None once the user has been told why not."""
-    config = runtime.settings()
+    config = shared.settings()
     if not config.slack_bot_token:
         say(dispatcher, messages.IMPORT_NOT_SET_UP)
         return None
@@ -96,7 +96,7 @@ async def _download(dispatcher: CollectingDispatcher, file_id: Optional[str],
         return None
     files = SlackFiles(config.slack_api_url, config.slack_bot_token, config.import_max_bytes)
     try:
-        return await runtime.blocking(files.download, file_id, user.user_id)
+        return await shared.blocking(files.download, file_id, user.user_id)
     except UnsupportedFile as error:
         say(dispatcher, messages.import_unsupported(_name_in(error)))
     except FileTooLarge as error:
@@ -115,14 +115,16 @@ async def _import(dispatcher: CollectingDispatcher, shared: SharedFile, user: Sl
                   dry_run: bool) -> Optional[Dict[str, Any]]:
     """publish-api's report, or None once the user has been told the file's problems."""
     try:
-        return await runtime.blocking(runtime.publish_api().import_topics, user.team_id,
+        return await shared.blocking(shared.publish_api().import_topics, user.team_id,
                                       user.user_id, shared.data, shared.media_type, dry_run)
     except Rejected as error:
-        if error.code == "import_invalid" and error.details:
-            say(dispatcher, messages.import_problems(shared.name, error.details))
-        elif error.code == "too_large":
-            say(dispatcher, messages.import_too_large(shared.name,
-                                                      runtime.settings().import_max_bytes))
-        else:
-            say(dispatcher, messages.import_unreadable(shared.name, str(error).split(": ", 1)[-1]))
+        say(dispatcher, _refusal(shared.name, error))
     return None
+
+
+def _refusal(name: str, error: Rejected) -> str:
+    if isinstance(error, ImportInvalid) and error.details:
+        return messages.import_problems(name, error.details)
+    if isinstance(error, TooLarge):
+        return messages.import_too_large(name, shared.settings().import_max_bytes)
+    return messages.import_unreadable(name, str(error).split(": ", 1)[-1])

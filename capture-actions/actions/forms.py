@@ -18,11 +18,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages, runtime
+from actions import messages, shared
 from actions.common import failure_message, say, slot_text
 from actions.identity import UnknownSender, sender
 from actions.interruptions import InterruptibleForm
-from actions.publish_api import PublishApiError
+from actions.publish_api import PublishApiError, UserNotFound
 from actions.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -151,21 +151,15 @@ class TopicReferenceValidation:
         """The owner's topics; None after telling why they cannot be had (unless `quiet`)."""
         try:
             user = sender(tracker)
-            listing = await runtime.blocking(runtime.publish_api().list_topics,
+            listing = await shared.blocking(shared.publish_api().list_topics,
                                              user.team_id, user.user_id)
             return listing.get("topics") or []
-        except UnknownSender:
-            problem = messages.NOT_FROM_SLACK
-        except SettingsError as error:
-            logger.error("resolving a topic: misconfigured: %s", error)
-            problem = messages.UNEXPECTED
-        except PublishApiError as error:
-            if error.code == "user_not_found":
-                return []
+        except UserNotFound:
+            return []
+        except (UnknownSender, SettingsError, PublishApiError) as error:
             logger.warning("resolving a topic for %s failed: %s", tracker.sender_id, error)
-            problem = failure_message(error)
-        if not quiet:
-            say(dispatcher, problem)
+            if not quiet:
+                say(dispatcher, failure_message(error))
         return None
 
     @staticmethod

@@ -2,8 +2,9 @@
 
 Sends the bearer token, applies a timeout to every call and retries only idempotent reads
 (GET) on connection errors, timeouts and 502/503/504. Every failure is a `PublishApiError`
-subclass carrying the HTTP status and publish-api's error code, so callers can tell a missing
-user from an unreachable service. Neither the token nor request bodies are logged.
+subclass, one per meaning (publish-api's error code, else its HTTP status), carrying the status
+and code, so callers catch the case they handle (`BotNotFound`, `NothingToPublish`...) and tell
+a missing user from an unreachable service. Neither the token nor request bodies are logged.
 """
 
 from __future__ import annotations
@@ -38,12 +39,41 @@ class PublishApiUnavailable(PublishApiError):
     """publish-api could not be reached, timed out or failed (5xx)."""
 
 
+class QueueUnavailable(PublishApiUnavailable):
+    """503 `queue_unavailable`: the publish could not be queued (the job failed, nothing is
+    left half-queued)."""
+
+
 class NotFound(PublishApiError):
-    """404: the user, topic, job or bot does not exist (`code` says which)."""
+    """404 of another kind (a route, a job)."""
+
+
+class UserNotFound(NotFound):
+    """404 `user_not_found`: the Slack user never talked to the concierge."""
+
+
+class BotNotFound(NotFound):
+    """404 `bot_not_found`: the owner never published."""
+
+
+class TopicNotFound(NotFound):
+    """404 `topic_not_found`: the topic was deleted (in another conversation, say)."""
+
+
+class QuestionNotFound(NotFound):
+    """404 `question_not_found`: no such question of this owner."""
 
 
 class Conflict(PublishApiError):
-    """409: e.g. `nothing_to_publish`."""
+    """409 of another kind."""
+
+
+class NothingToPublish(Conflict):
+    """409 `nothing_to_publish`: no topics and no live version."""
+
+
+class QuestionClosed(Conflict):
+    """409 `question_closed`: the question was answered, attached or dismissed already."""
 
 
 class Rejected(PublishApiError):
@@ -51,11 +81,33 @@ class Rejected(PublishApiError):
     (`field` names the field)."""
 
 
+class TopicLimit(Rejected):
+    """413 `topic_limit`: the owner has as many topics as publish-api allows."""
+
+
+class TooLarge(Rejected):
+    """413 `too_large`: a body (an import file) larger than publish-api takes."""
+
+
+class ImportInvalid(Rejected):
+    """422 `import_invalid`: a topics file with problems, each in `details`."""
+
+
+class RateLimited(PublishApiError):
+    """429 `rate_limited`: the asker's hourly asks to this owner are used up."""
+
+
 class Unauthorized(PublishApiError):
     """401: API_TOKEN is wrong; a configuration problem, not the user's."""
 
 
-_ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: Conflict,
+_ERRORS_BY_CODE = {"queue_unavailable": QueueUnavailable, "user_not_found": UserNotFound,
+                   "bot_not_found": BotNotFound, "topic_not_found": TopicNotFound,
+                   "question_not_found": QuestionNotFound,
+                   "nothing_to_publish": NothingToPublish, "question_closed": QuestionClosed,
+                   "topic_limit": TopicLimit, "too_large": TooLarge,
+                   "import_invalid": ImportInvalid, "rate_limited": RateLimited}
+_ERRORS_BY_STATUS = {401: Unauthorized, 404: NotFound, 409: Conflict, 429: RateLimited,
                      400: Rejected, 413: Rejected, 415: Rejected, 422: Rejected}
 
 
@@ -75,12 +127,12 @@ class PublishApiClient:
         return self._call("PUT", _owner(team_id, user_id), {"display_name": display_name})
 
     def list_topics(self, team_id: str, user_id: str) -> Dict[str, Any]:
-        """`{"topics": [...], "pending_deletions": n}`. Raises PublishApiError (NotFound)."""
+        """`{"topics": [...], "pending_deletions": n}`. Raises PublishApiError (UserNotFound)."""
         return self._call("GET", f"{_owner(team_id, user_id)}/topics")
 
     def create_topic(self, team_id: str, user_id: str, question: str, answer: str,
                      alternatives: Optional[List[str]] = None) -> Dict[str, Any]:
-        """Adds a topic. Raises PublishApiError (Rejected with code `topic_limit` at the cap)."""
+        """Adds a topic. Raises PublishApiError (TopicLimit at the cap)."""
         body: Dict[str, Any] = {"question": question, "answer": answer}
         if alternatives:
             body["alternatives"] = alternatives
@@ -98,7 +150,7 @@ class PublishApiClient:
         return self._call("POST", path, {"text": text})
 
     def delete_topic(self, team_id: str, user_id: str, topic_id: Any) -> None:
-        """Deletes one topic. Raises PublishApiError (NotFound if it is gone already)."""
+        """Deletes one topic. Raises PublishApiError (TopicNotFound if it is gone already)."""
         self._call("DELETE", _topic(team_id, user_id, topic_id))
 
     def delete_all_topics(self, team_id: str, user_id: str) -> int:
@@ -107,16 +159,12 @@ class PublishApiClient:
 
     def publish(self, team_id: str, user_id: str) -> Tuple[Dict[str, Any], bool]:
         """Starts a publish: (job, True) when a job was queued, (job, False) when nothing
-        changed. Raises PublishApiError (Conflict `nothing_to_publish`, Unavailable 503)."""
+        changed. Raises PublishApiError (NothingToPublish, QueueUnavailable)."""
         body, status = self._request("POST", f"{_owner(team_id, user_id)}/publish")
         return body["job"], status == 202
 
-    def get_job(self, job_id: Any) -> Dict[str, Any]:
-        """One publish job. Raises PublishApiError."""
-        return self._call("GET", f"/v1/jobs/{quote(str(job_id), safe='')}")
-
     def get_bot(self, team_id: str, user_id: str) -> Dict[str, Any]:
-        """The owner's bot. Raises NotFound (`bot_not_found`/`user_not_found`), PublishApiError."""
+        """The owner's bot. Raises BotNotFound, UserNotFound, PublishApiError."""
         return self._call("GET", f"{_owner(team_id, user_id)}/bot")
 
     def report_bot_down(self, team_id: str, user_id: str, error: str) -> Dict[str, Any]:
@@ -130,7 +178,7 @@ class PublishApiClient:
                           **wrong_answer: Any) -> Dict[str, Any]:
         """Records a question the owner's bot could not answer, or (`kind="wrong_answer"`,
         `given_answer`, `topic_id`) one whose answer the asker marked unhelpful. Raises
-        PublishApiError (status 429: the asker's hourly asks to this owner are used up)."""
+        PublishApiError (RateLimited: the asker's hourly asks to this owner are used up)."""
         body = {"question": question, "asker_team_id": asker_team_id,
                 "asker_user_id": asker_user_id, **wrong_answer}
         return self._call("POST", f"{_owner(team_id, user_id)}/unanswered", body)
@@ -145,7 +193,7 @@ class PublishApiClient:
     def answer_question(self, team_id: str, user_id: str, question_id: Any,
                         answer: str) -> Dict[str, Any]:
         """Makes a topic of an open question: `{"questions": [...], "topic": {...}}`. Raises
-        PublishApiError (Conflict `question_closed`, Rejected naming `question`)."""
+        PublishApiError (QuestionClosed, Rejected naming `question`)."""
         return self._call("POST", f"{_question(team_id, user_id, question_id)}/answer",
                           {"answer": answer})
 
@@ -169,8 +217,8 @@ class PublishApiClient:
     def import_topics(self, team_id: str, user_id: str, data: bytes, media_type: str,
                       dry_run: bool) -> Dict[str, Any]:
         """Imports a JSON or CSV topics file in merge mode; returns the report. Raises
-        PublishApiError (Rejected `import_invalid` with the problems in `details`, Rejected
-        `too_large`/`malformed_request`, status 415)."""
+        PublishApiError (ImportInvalid with the problems in `details`, TooLarge, Rejected:
+        `malformed_request`, status 415)."""
         path = (f"{_owner(team_id, user_id)}/topics/import?mode=merge"
                 f"&dry_run={'true' if dry_run else 'false'}")
         return self._request("POST", path, file=(data, media_type))[0]
@@ -226,15 +274,22 @@ def _error_from(method: str, path: str, response: requests.Response) -> PublishA
     except (ValueError, AttributeError):
         error = {}
     status = response.status_code
-    kind = _ERRORS_BY_STATUS.get(status, PublishApiError)
-    if status >= 500:
-        kind = PublishApiUnavailable
     code, message = error.get("code", ""), error.get("message", response.reason or "")
+    kind = _error_kind(status, code)
     log = logger.warning if status >= 500 or status == 401 else logger.info
     log("publish-api %s %s answered %d %s", method, path, status, code)
     details = error.get("details") if isinstance(error.get("details"), list) else None
     return kind(f"publish-api {status} {code}: {message}", status=status, code=code,
                 field=error.get("field"), details=details)
+
+
+def _error_kind(status: int, code: str) -> type:
+    """The error type of publish-api's answer: by its code, else by its status."""
+    by_status = PublishApiUnavailable if status >= 500 else _ERRORS_BY_STATUS.get(status)
+    by_code = _ERRORS_BY_CODE.get(code)
+    if by_code is not None and (by_status is None or issubclass(by_code, by_status)):
+        return by_code
+    return by_status or PublishApiError
 
 
 def _owner(team_id: str, user_id: str) -> str:

@@ -13,11 +13,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime
-from actions.bot_client import answers
+from actions import messages, shared
+from actions.bot_client import is_up
 from actions.common import GuardedAction, ensure_owner, say
 from actions.identity import SlackUser
-from actions.publish_api import Conflict, PublishApiUnavailable
+from actions.publish_api import NothingToPublish, QueueUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -34,35 +34,31 @@ class ActionPublish(GuardedAction):
                    user: SlackUser) -> List[EventType]:
         events = await ensure_owner(tracker, user)
         try:
-            job, queued = await runtime.blocking(runtime.publish_api().publish,
+            job, queued = await shared.blocking(shared.publish_api().publish,
                                                  user.team_id, user.user_id)
-        except Conflict as error:
-            if error.code != "nothing_to_publish":
-                raise
+        except NothingToPublish:
             say(dispatcher, messages.NOTHING_TO_PUBLISH, messages.MAIN_BUTTONS[:1])
             return events
-        except PublishApiUnavailable as error:
-            if error.code != "queue_unavailable":
-                raise
+        except QueueUnavailable:
             say(dispatcher, messages.PUBLISH_QUEUE_DOWN)
             return events
-        if not queued and job.get("state") == "live" and not await _bot_answers(user):
+        if not queued and job.get("state") == "live" and not await _bot_is_up(user):
             # Nothing changed, but the live bot is gone (e.g. its host restarted): redeploy it.
-            await runtime.blocking(runtime.publish_api().report_bot_down, user.team_id,
+            await shared.blocking(shared.publish_api().report_bot_down, user.team_id,
                                    user.user_id, "not answering when its owner published")
-            job, queued = await runtime.blocking(runtime.publish_api().publish,
+            job, queued = await shared.blocking(shared.publish_api().publish,
                                                  user.team_id, user.user_id)
         logger.info("%s publish: job %s %s", user.key, job.get("id"), job.get("state"))
         say(dispatcher, _wording(job, queued))
         return events
 
 
-async def _bot_answers(user: SlackUser) -> bool:
-    bot = await runtime.blocking(runtime.publish_api().get_bot, user.team_id, user.user_id)
+async def _bot_is_up(user: SlackUser) -> bool:
+    bot = await shared.blocking(shared.publish_api().get_bot, user.team_id, user.user_id)
     if not bot.get("endpoint"):
         return True  # retired on purpose: nothing to restart
-    config = runtime.settings()
-    return await runtime.blocking(answers, bot["endpoint"], config.bot_auth_token,
+    config = shared.settings()
+    return await shared.blocking(is_up, bot["endpoint"], config.bot_auth_token,
                                   timeout=config.bot_timeout_s)
 
 

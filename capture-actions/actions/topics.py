@@ -11,10 +11,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import messages, runtime, slack_blocks
+from actions import messages, shared, slack_blocks
 from actions.common import GuardedAction, clear_form_slots, ensure_owner, say, slot_text
 from actions.identity import SlackUser
-from actions.publish_api import NotFound
+from actions.publish_api import TopicNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class ActionShowTopics(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         events = await ensure_owner(tracker, user)
-        listing = await runtime.blocking(runtime.publish_api().list_topics,
+        listing = await shared.blocking(shared.publish_api().list_topics,
                                          user.team_id, user.user_id)
         for part in slack_blocks.topic_list(listing.get("topics") or [],
                                             int(listing.get("pending_deletions") or 0)):
@@ -61,7 +61,7 @@ class ActionSaveTopic(GuardedAction):
                    user: SlackUser) -> List[EventType]:
         events = await ensure_owner(tracker, user)
         question, answer = slot_text(tracker, "topic_question"), slot_text(tracker, "topic_answer")
-        await runtime.blocking(runtime.publish_api().create_topic,
+        await shared.blocking(shared.publish_api().create_topic,
                                user.team_id, user.user_id, question, answer)
         logger.info("%s added a topic", user.key)
         say(dispatcher, messages.topic_saved(question), messages.YES_NO_BUTTONS)
@@ -78,8 +78,8 @@ class ActionEditAnswer(GuardedAction):
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
-        topic = await runtime.blocking(
-            runtime.publish_api().update_topic, user.team_id, user.user_id,
+        topic = await shared.blocking(
+            shared.publish_api().update_topic, user.team_id, user.user_id,
             tracker.get_slot("topic_id"), answer=slot_text(tracker, "new_answer"))
         say(dispatcher, messages.answer_updated(topic.get("question", "")),
             messages.MAIN_BUTTONS[1:3])
@@ -97,7 +97,7 @@ class ActionAddAlternative(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         text = slot_text(tracker, "alternative_text")
-        topic = await runtime.blocking(runtime.publish_api().add_alternative, user.team_id,
+        topic = await shared.blocking(shared.publish_api().add_alternative, user.team_id,
                                        user.user_id, tracker.get_slot("topic_id"), text)
         say(dispatcher, messages.alternative_added(topic.get("question", ""), text),
             messages.MAIN_BUTTONS[1:3])
@@ -128,9 +128,9 @@ class ActionDeleteTopic(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         try:
-            await runtime.blocking(runtime.publish_api().delete_topic, user.team_id,
+            await shared.blocking(shared.publish_api().delete_topic, user.team_id,
                                    user.user_id, tracker.get_slot("topic_id"))
-        except NotFound:
+        except TopicNotFound:
             say(dispatcher, messages.TOPIC_GONE)
             return []
         say(dispatcher, messages.topic_deleted(slot_text(tracker, "topic_label")),
@@ -147,7 +147,7 @@ class ActionDeleteAllTopics(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         events = await ensure_owner(tracker, user)
-        count = await runtime.blocking(runtime.publish_api().delete_all_topics,
+        count = await shared.blocking(shared.publish_api().delete_all_topics,
                                        user.team_id, user.user_id)
         logger.info("%s deleted all %d topics", user.key, count)
         say(dispatcher, messages.all_deleted(count), messages.MAIN_BUTTONS[:1])

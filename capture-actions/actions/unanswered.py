@@ -17,12 +17,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages, runtime, slack_blocks
+from actions import messages, shared, slack_blocks
 from actions.common import GuardedAction, ensure_owner, failure_message, say, slot_text
 from actions.forms import ANSWER_MAX, candidates_slot, checked_text, match_topics
 from actions.identity import SlackUser, UnknownSender, sender
 from actions.interruptions import InterruptibleForm
-from actions.publish_api import Conflict, PublishApiError, Rejected
+from actions.publish_api import Conflict, PublishApiError, QuestionNotFound, Rejected
 from actions.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def clear_question_slots() -> List[EventType]:
 
 
 async def _open_questions(user: SlackUser) -> List[Dict[str, Any]]:
-    return await runtime.blocking(runtime.publish_api().list_unanswered, user.team_id,
+    return await shared.blocking(shared.publish_api().list_unanswered, user.team_id,
                                   user.user_id, "open")
 
 
@@ -101,13 +101,9 @@ async def _find_open(dispatcher: CollectingDispatcher, tracker: Tracker,
     try:
         user = sender(tracker)
         questions = await _open_questions(user)
-    except UnknownSender:
-        say(dispatcher, messages.NOT_FROM_SLACK)
-        return None
-    except (PublishApiError, SettingsError) as error:
+    except (UnknownSender, PublishApiError, SettingsError) as error:
         logger.warning("reading open questions failed: %s", error)
-        say(dispatcher, failure_message(error) if isinstance(error, PublishApiError)
-            else messages.UNEXPECTED)
+        say(dispatcher, failure_message(error))
         return None
     found = [q for q in questions if str(q["id"]) == question_id]
     if not found:
@@ -140,12 +136,11 @@ class ValidateAttachQuestionForm(OpenQuestionValidation, InterruptibleForm):
         reference = str(value or "").strip()
         try:
             user = sender(tracker)
-            listing = await runtime.blocking(runtime.publish_api().list_topics, user.team_id,
+            listing = await shared.blocking(shared.publish_api().list_topics, user.team_id,
                                              user.user_id)
         except (UnknownSender, PublishApiError, SettingsError) as error:
             logger.warning("listing topics to attach a question failed: %s", error)
-            say(dispatcher, failure_message(error) if isinstance(error, PublishApiError)
-                else messages.UNEXPECTED)
+            say(dispatcher, failure_message(error))
             return {"attach_topic_ref": None}
         topics = listing.get("topics") or []
         found = match_topics(topics, reference) if reference else []
@@ -166,7 +161,7 @@ class ActionAskAttachTopicRef(GuardedAction):
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
-        listing = await runtime.blocking(runtime.publish_api().list_topics, user.team_id,
+        listing = await shared.blocking(shared.publish_api().list_topics, user.team_id,
                                          user.user_id)
         topics = listing.get("topics") or []
         if not topics:
@@ -200,8 +195,8 @@ class ActionAnswerQuestion(GuardedAction):
                    user: SlackUser) -> List[EventType]:
         question = slot_text(tracker, "question_text")
         try:
-            done = await runtime.blocking(
-                runtime.publish_api().answer_question, user.team_id, user.user_id,
+            done = await shared.blocking(
+                shared.publish_api().answer_question, user.team_id, user.user_id,
                 tracker.get_slot("question_id"), slot_text(tracker, "question_answer"))
         except (Conflict, Rejected) as error:
             _say_refused(dispatcher, error)
@@ -222,8 +217,8 @@ class ActionAttachQuestion(GuardedAction):
                    user: SlackUser) -> List[EventType]:
         question = slot_text(tracker, "question_text")
         try:
-            done = await runtime.blocking(
-                runtime.publish_api().attach_question, user.team_id, user.user_id,
+            done = await shared.blocking(
+                shared.publish_api().attach_question, user.team_id, user.user_id,
                 tracker.get_slot("question_id"), tracker.get_slot("attach_topic_id"))
         except (Conflict, Rejected) as error:
             _say_refused(dispatcher, error)
@@ -247,14 +242,9 @@ class ActionDismissQuestion(GuardedAction):
             say(dispatcher, messages.QUESTION_CLOSED, [messages.UNANSWERED_BUTTON])
             return []
         try:
-            done = await runtime.blocking(runtime.publish_api().dismiss_question, user.team_id,
+            done = await shared.blocking(shared.publish_api().dismiss_question, user.team_id,
                                           user.user_id, question_id)
-        except (Conflict, Rejected) as error:
-            _say_refused(dispatcher, error)
-            return []
-        except PublishApiError as error:
-            if error.code != "question_not_found":
-                raise
+        except (Conflict, Rejected, QuestionNotFound) as error:
             _say_refused(dispatcher, error)
             return []
         say(dispatcher, messages.question_dismissed(done["questions"][0]["question"]),
@@ -274,9 +264,7 @@ class ActionResetQuestionSlots(Action):
 
 
 def _say_refused(dispatcher: CollectingDispatcher, error: PublishApiError) -> None:
-    if error.code == "validation_error" and error.field == "question":
-        say(dispatcher, messages.QUESTION_TOO_LONG_FOR_TOPIC, [messages.UNANSWERED_BUTTON])
-    elif error.code in ("question_closed", "question_not_found"):
-        say(dispatcher, messages.QUESTION_CLOSED, [messages.UNANSWERED_BUTTON])
-    else:
-        say(dispatcher, failure_message(error), [messages.UNANSWERED_BUTTON])
+    # The question becomes a topic's question: a longer one is refused under that field.
+    too_long = isinstance(error, Rejected) and error.field == "question"
+    say(dispatcher, messages.QUESTION_TOO_LONG_FOR_TOPIC if too_long else failure_message(error),
+        [messages.UNANSWERED_BUTTON])

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from actions import runtime
+from actions import shared
 from tests.capture_bot.servers import BOT_DIR, free_port
 
 DOMAIN = yaml.safe_load((BOT_DIR / "domain.yml").read_text())
@@ -33,10 +33,10 @@ def api_env(monkeypatch):
         monkeypatch.setenv("BOT_AUTH_TOKEN", "test-bot-token")
         for name, value in extra.items():
             monkeypatch.setenv(name, value)
-        runtime.reset()
+        shared.reset()
 
     yield point_at
-    runtime.reset()
+    shared.reset()
 
 
 def new_team() -> str:

@@ -8,7 +8,16 @@ import socket
 import pytest
 
 from actions import messages
-from actions.publish_api import NotFound, PublishApiClient, Rejected, Unauthorized
+from actions.publish_api import (
+    BotNotFound,
+    NotFound,
+    NothingToPublish,
+    PublishApiClient,
+    Rejected,
+    TopicNotFound,
+    Unauthorized,
+    UserNotFound,
+)
 from tests.capture_actions.conftest import new_team, run, said, slots_set, tracker
 
 pytestmark = pytest.mark.slow
@@ -166,10 +175,19 @@ def make_live_at(publish_api, team, endpoint):
 
 def test_client_errors_carry_status_and_code(publish_api, team):
     client = PublishApiClient(publish_api.url, publish_api.token)
-    with pytest.raises(NotFound) as missing:
+    with pytest.raises(UserNotFound) as missing:
         client.list_topics(team, "U0NOBODY")
-    assert missing.value.code == "user_not_found"
+    assert (missing.value.status, missing.value.code) == (404, "user_not_found")
     client.upsert_user(team, "U0ALICE", "Alice")
+    with pytest.raises(BotNotFound):
+        client.get_bot(team, "U0ALICE")
+    with pytest.raises(NothingToPublish):
+        client.publish(team, "U0ALICE")
+    with pytest.raises(TopicNotFound):
+        client.delete_topic(team, "U0ALICE", 999999)
+    with pytest.raises(NotFound) as route:  # a 404 of no known kind is still a NotFound
+        client._call("GET", "/v1/nowhere")
+    assert type(route.value) is NotFound
     with pytest.raises(Rejected) as too_long:
         client.create_topic(team, "U0ALICE", "q" * 301, "a")
     assert too_long.value.field == "question"

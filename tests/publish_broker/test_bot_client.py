@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from actions.bot_client import BotAnswer, BotUnavailable, answers, ask
+from actions.bot_client import BotAnswer, BotUnavailable, ask, is_up
 from tests.publish_broker.faq_data import OFFICE_FAQ
 
 pytestmark = pytest.mark.slow
@@ -95,9 +95,9 @@ def test_a_wrong_token_is_unavailable_and_not_echoed(bot):
 
 
 def test_a_running_bot_answers_its_status_only_with_the_token(bot):
-    assert answers(bot, TOKEN)
-    assert not answers(bot, "wrong-token")
-    assert not answers("http://127.0.0.1:1", TOKEN)
+    assert is_up(bot, TOKEN)
+    assert not is_up(bot, "wrong-token")
+    assert not is_up("http://127.0.0.1:1", TOKEN)
 
 
 def test_nothing_listening_is_unavailable():

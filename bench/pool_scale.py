@@ -61,6 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "publish-broker"), str(REPO / "capture-actions"),
                 str(REPO / "bench")]
 
+from publish_broker.constants import FAQ_INTENT  # noqa: E402
 from publish_broker.modelfiles import install_model  # noqa: E402
 from publish_broker.runtime.base import BotKey  # noqa: E402
 from publish_broker.runtime.pool_process import PoolProcessRuntime  # noqa: E402
@@ -253,10 +254,10 @@ def measure_asks(pool: Pool, keys: list[BotKey], versions: list[dict],
 def _outcome(body: dict | None, topic: int) -> str:
     if body is None:
         return "error"
-    if body["intent"]["name"] != "faq":
+    if body["intent"]["name"] != FAQ_INTENT:
         return "refused"
     key = body["response_selector"]["default"]["response"]["intent_response_key"]
-    return "right" if key == f"faq/t{topic}" else "wrong"
+    return "right" if key == f"{FAQ_INTENT}/t{topic}" else "wrong"
 
 
 def measure_cold(pool: Pool, keys: list[BotKey], versions: list[dict], samples: int) -> dict:

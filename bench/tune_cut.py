@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from answer_quality import holdout_labels, read_rows, version_of  # noqa: E402
 
 from publish_broker.botproject import matcher_examples  # noqa: E402
+from publish_broker.constants import FAQ_INTENT  # noqa: E402
 from publish_broker.matcher import FaqModel  # noqa: E402
 
 CONFIGS = {
@@ -65,7 +66,7 @@ def evaluate(topics: dict, inscope: list, oos: list[str], config: dict) -> dict:
     answers = []
     for text in [t for t, _ in inscope] + oos:
         parse = model.parse(text)
-        refused = parse["intent"]["name"] != "faq"
+        refused = parse["intent"]["name"] != FAQ_INTENT
         key = parse["response_selector"]["default"]["response"]["intent_response_key"] \
             if not refused else None
         answers.append(None if refused else names[key.split("/t", 1)[1]])

@@ -8,8 +8,6 @@ import requests
 
 from .errors import ApiRejected, ApiUnavailable, JobClosed, OwnerBusy
 
-__all__ = ["ApiRejected", "ApiUnavailable", "JobClosed", "OwnerBusy", "PublishApiClient"]
-
 logger = logging.getLogger(__name__)
 
 

@@ -24,13 +24,20 @@ from typing import Any
 
 import yaml
 
+from publish_broker.constants import (
+    DISMISSED_INTENT,
+    DISMISSED_SOURCE,
+    FALLBACK_INTENT,
+    FAQ_INTENT,
+    OWNER_SOURCE,
+    PARAPHRASE_SOURCE,
+)
 from publish_broker.errors import TrainingError
 from publish_broker.matcher import FALLBACK_THRESHOLD
 from publish_broker.paraphrase import training_examples
 
 logger = logging.getLogger(__name__)
 
-FAQ_INTENT = "faq"
 FALLBACK_RESPONSE = "utter_default"
 FALLBACK_TEXT = "I don't know the answer to that yet."
 MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
@@ -39,11 +46,8 @@ MATCHER_COMPONENT = "publish_broker.nlu_components.FaqMatcher"
 # 3: the matcher embeds answers, cross-validated cut; 4: the cut also set against a background
 # of generic questions and the owner's dismissed ones.
 PROJECT_FORMAT = "faq-bot/4"
-# Intent-level metadata telling the matcher which examples the owner wrote (see FaqMatcher).
-OWNER_SOURCE, PARAPHRASE_SOURCE = "owner", "wordnet"
-# Questions the owner dismissed (the version's ``dismissed_questions``): an intent of their own
-# that no rule answers; the matcher sets its cut so that they are refused (publish_broker.matcher).
-DISMISSED_INTENT, DISMISSED_SOURCE = "out_of_scope", "dismissed"
+# Questions the owner dismissed (the version's ``dismissed_questions``) are DISMISSED_INTENT,
+# which no rule answers; the matcher sets its cut so that they are refused (publish_broker.matcher).
 MAX_DISMISSED = 500  # the most recent ones count; older ones add little and cost training time
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -208,7 +212,7 @@ def _rules() -> list[dict]:
         {"rule": "answer a question", "steps": [{"intent": FAQ_INTENT}, {"action": "utter_faq"}]},
         {
             "rule": "say I don't know",
-            "steps": [{"intent": "nlu_fallback"}, {"action": FALLBACK_RESPONSE}],
+            "steps": [{"intent": FALLBACK_INTENT}, {"action": FALLBACK_RESPONSE}],
         },
     ]
 

@@ -26,6 +26,7 @@ import numpy as np
 import onnxruntime as ort
 
 from publish_broker.encoder_graph import INPUTS, OUTPUT, bert_graph
+from publish_broker.errors import EncoderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ MAX_TOKENS = 128  # questions are far shorter; bounds the cost of a pasted parag
 _BATCH = 64
 _CACHE_SIZE = 20_000  # texts; a republish re-encodes only the questions that changed
 _load_lock = threading.Lock()
-
-
-class EncoderUnavailable(Exception):
-    """The encoder's weights package is not installed or its files are unreadable."""
 
 
 def model_directory() -> Path:

@@ -1,4 +1,5 @@
-"""Domain errors of the publish-broker.
+"""Domain errors of the publish-broker and its bot pool: every exception type the package
+raises is here (but ``SettingsError``, which the settings modules raise at start).
 
 Every error that ends a publish job carries ``message_for_owner``: plain words the owner reads in
 Slack. It never contains secrets, tokens or stack traces; the technical cause stays in the log
@@ -48,3 +49,19 @@ class OwnerBusy(BrokerError):
 
 class ApiRejected(BrokerError):
     """publish-api refused a request as malformed (an unexpected 4xx): retrying cannot help."""
+
+
+class EncoderUnavailable(BrokerError):
+    """The encoder's weights package is not installed or its files are unreadable."""
+
+
+class ModelUnreadable(BrokerError, ValueError):
+    """A model file is missing, corrupt or not a FAQ bot's model."""
+
+
+class BotNotFound(BrokerError, LookupError):
+    """The pool has no model stored for this bot (never published, or retired)."""
+
+
+class BadRequest(BrokerError):
+    """A request to the pool is not what the route takes; the message says what is wrong."""

@@ -47,18 +47,20 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from publish_broker.background import background_questions
+from publish_broker.constants import (
+    ANSWER_SOURCE,
+    DISMISSED_SOURCE,
+    FALLBACK_INTENT,
+    FAQ_INTENT,
+    OWNER_SOURCE,
+    STOPWORDS,
+)
 from publish_broker.encoder import load_encoder
-from publish_broker.paraphrase import STOPWORDS
+from publish_broker.errors import ModelUnreadable
 
 logger = logging.getLogger(__name__)
 
-FAQ_INTENT = "faq"
-FALLBACK_INTENT = "nlu_fallback"  # Rasa's name; its FallbackClassifier sets it below threshold
 MODEL_FILE = "faq_matcher.json"
-OWNER_SOURCE = "owner"  # publish_broker.botproject marks the owner's phrasings with it
-ANSWER_SOURCE = "answer"  # a topic's answer, taken from the bot's responses
-# A question the owner dismissed: known to be out of scope for this bot (label "", no topic).
-NEGATIVE_SOURCE = "dismissed"
 # What a saved matcher means; a model saved by another revision is refitted from its examples
 # when loaded (1: questions only, one similarity cut; 2: answers embedded, cross-validated cut).
 REVISION = 2
@@ -95,10 +97,6 @@ _MAX_MODEL_FILE = 64 * 1024 * 1024  # bytes of one file of the matcher's resourc
 
 Example = tuple[str, str, str]  # (text, topic label, source)
 Responses = dict[str, list[dict[str, Any]]]  # "utter_faq/t1" -> [{"text": answer}]
-
-
-class ModelUnreadable(ValueError):
-    """A model file is missing, corrupt or not a FAQ bot's model."""
 
 
 class SimilarityScorer:
@@ -204,8 +202,8 @@ class TopicScorer:
     def __init__(self, examples: list[tuple[str, str, str]], config: dict[str, Any],
                  state: dict[str, Any] | None = None) -> None:
         self._config = config
-        self._negatives = [text for text, _, source in examples if source == NEGATIVE_SOURCE]
-        examples = [example for example in examples if example[2] != NEGATIVE_SOURCE]
+        self._negatives = [text for text, _, source in examples if source == DISMISSED_SOURCE]
+        examples = [example for example in examples if example[2] != DISMISSED_SOURCE]
         lexical = [e for e in examples if config["lexical_paraphrases"] or e[2] in _EMBEDDED]
         self._lexical = SimilarityScorer([e[0] for e in lexical], [e[1] for e in lexical],
                                          index=(state or {}).get("lexical"))
@@ -346,7 +344,7 @@ class _Scores(NamedTuple):
 def warm_up() -> None:
     """Loads the encoder and encodes the background: at start, not on the first question.
 
-    Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed; OSError
+    Raises EncoderUnavailable if the encoder is not installed; OSError
     if the background file is unreadable.
     """
     _background_vectors()
@@ -368,7 +366,7 @@ class FaqModel:
                  state: dict[str, Any] | None = None) -> None:
         """``state`` (embeddings, classifier, cut) comes from a saved model, else it is fitted.
 
-        Raises publish_broker.encoder.EncoderUnavailable if fitting needs the missing encoder.
+        Raises EncoderUnavailable if fitting needs the missing encoder.
         """
         self.config = {**DEFAULT_CONFIG, **(config or {})}
         self.examples, self.responses = examples, responses
@@ -380,9 +378,9 @@ class FaqModel:
             config: Mapping[str, Any] | None = None) -> FaqModel:
         """Fits a model to the owner's examples; each topic's answer is added as an example.
 
-        Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
+        Raises EncoderUnavailable if the encoder is not installed.
         """
-        topics = {label for _, label, source in examples if source != NEGATIVE_SOURCE}
+        topics = {label for _, label, source in examples if source != DISMISSED_SOURCE}
         return cls(examples + answer_examples(responses, topics), responses, config)
 
     @property
@@ -442,7 +440,7 @@ class FaqModel:
                    config: Mapping[str, Any] | None = None) -> FaqModel:
         """A model from its resource's files (file name → content).
 
-        Raises ModelUnreadable if they are missing or corrupt; publish_broker.encoder's
+        Raises ModelUnreadable if they are missing or corrupt;
         EncoderUnavailable if the encoder is not installed.
         """
         try:

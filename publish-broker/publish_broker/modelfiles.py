@@ -36,6 +36,19 @@ def model_file_name(model_digest: str) -> str:
     return model_digest + MODEL_SUFFIX
 
 
+def digest_of(file_name: str) -> str | None:
+    """The digest a model file's name carries, None if it is not a model file's name."""
+    return file_name[: -len(MODEL_SUFFIX)] if file_name.endswith(MODEL_SUFFIX) else None
+
+
+def stored_model(bot_dir: Path, model_digest: str) -> Path | None:
+    """The model file of this digest in a bot's model directory, None if it is not there."""
+    with contextlib.suppress(ValueError):
+        path = bot_dir / model_file_name(model_digest)
+        return path if path.is_file() else None
+    return None
+
+
 def install_model(model_path: Path, bot_dir: Path, model_digest: str) -> Path:
     """Copy a trained model into a bot's model directory, atomically, readable by the bot.
 

@@ -26,13 +26,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, METADATA, MET
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from publish_broker.constants import DISMISSED_SOURCE, OWNER_SOURCE
 from publish_broker.encoder import WEIGHTS_PACKAGE
+from publish_broker.errors import ModelUnreadable
 from publish_broker.matcher import (
     DEFAULT_CONFIG,
-    NEGATIVE_SOURCE,
-    OWNER_SOURCE,
     FaqModel,
-    ModelUnreadable,
     warm_up,
 )
 
@@ -75,12 +74,12 @@ class FaqMatcher(GraphComponent, IntentClassifier):
         """Embeds the owner's phrasings and answers, fits the classifier and the cut (set against
         the background and the owner's dismissed questions), saves them.
 
-        Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
+        Raises EncoderUnavailable if the encoder is not installed.
         """
         examples = [
             (ex.get(TEXT), ex.get(INTENT_RESPONSE_KEY) or "", _source(ex))
             for ex in training_data.intent_examples
-            if ex.get(TEXT) and (ex.get(INTENT_RESPONSE_KEY) or _source(ex) == NEGATIVE_SOURCE)
+            if ex.get(TEXT) and (ex.get(INTENT_RESPONSE_KEY) or _source(ex) == DISMISSED_SOURCE)
         ]
         responses = {key: list(value) for key, value in sorted(training_data.responses.items())}
         self._model = FaqModel.fit(examples, responses, self._config)
@@ -103,7 +102,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
     ) -> FaqMatcher:
         """Loads a trained matcher; an untrained one (no examples) matches nothing.
 
-        Raises publish_broker.encoder.EncoderUnavailable if the encoder is not installed.
+        Raises EncoderUnavailable if the encoder is not installed.
         """
         merged = {**cls.get_default_config(), **config}
         try:

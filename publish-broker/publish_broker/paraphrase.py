@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from publish_broker.constants import STOPWORDS
 from publish_broker.errors import WordNetMissing
 
 logger = logging.getLogger(__name__)
@@ -28,21 +29,6 @@ logger = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z]+(?:['-][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"[.!?]\s*$")
 
-# Function words never replaced (NLTK's stopword list would need a download).
-STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be been before being below
-    between both but by can could did do does doing done down during each either else ever every
-    few for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just let me might mine more most must my myself neither no nor not now
-    of off on once only or other ought our ours ourselves out over own per please same shall she
-    should so some such than that the their theirs them themselves then there these they this
-    those though through thus to too under until up upon us very via was we were what whatever
-    when whenever where whether which while who whom whose why will with within without would yes
-    yet you your yours yourself yourselves anyone anything anybody someone something somebody
-    everyone everything nobody nothing also get got much many lot lots thing things way
-    """.split()
-)
 # Words after which the next content word is taken as a noun: determiners and prepositions.
 _NOUN_CUES = frozenset(
     "a an the my your our their his her its this these those each every any some no another "

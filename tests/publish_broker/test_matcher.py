@@ -4,11 +4,9 @@ per-bot cut, the confidence the fallback threshold reads, and its saved format."
 import numpy as np
 import pytest
 
+from publish_broker.constants import ANSWER_SOURCE, DISMISSED_SOURCE, OWNER_SOURCE
 from publish_broker.matcher import (
-    ANSWER_SOURCE,
     DEFAULT_CONFIG,
-    NEGATIVE_SOURCE,
-    OWNER_SOURCE,
     FaqModel,
     TopicScorer,
     answer_examples,
@@ -137,7 +135,7 @@ REWORDED = ["how can I reset my router's password at home", "what time does the 
 def test_a_dismissed_question_and_its_rewordings_are_refused_and_topics_still_answered():
     owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
     plain = FaqModel.fit(owner, _responses(5), CONFIG)
-    taught = FaqModel.fit(owner + [(q, "", NEGATIVE_SOURCE) for q in DISMISSED],
+    taught = FaqModel.fit(owner + [(q, "", DISMISSED_SOURCE) for q in DISMISSED],
                           _responses(5), CONFIG)
 
     assert all(plain.parse(q)["intent"]["name"] == "faq" for q in DISMISSED + REWORDED)
@@ -152,7 +150,7 @@ def test_a_dismissed_question_and_its_rewordings_are_refused_and_topics_still_an
 
 def test_dismissed_questions_are_saved_with_the_model(tmp_path):
     owner = [e for e in _examples(5) if e[2] == OWNER_SOURCE]
-    fitted = FaqModel.fit(owner + [(q, "", NEGATIVE_SOURCE) for q in DISMISSED],
+    fitted = FaqModel.fit(owner + [(q, "", DISMISSED_SOURCE) for q in DISMISSED],
                           _responses(5), CONFIG)
     fitted.save(tmp_path)
 

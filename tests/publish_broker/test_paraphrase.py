@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from nltk.corpus import wordnet
 
-from publish_broker.paraphrase import STOPWORDS, paraphrases, training_examples
+from publish_broker.constants import STOPWORDS
+from publish_broker.paraphrase import paraphrases, training_examples
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = [

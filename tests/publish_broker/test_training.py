@@ -152,7 +152,8 @@ def test_odd_topic_ids_and_text_train_and_answer(trainer, tmp_path):
 
 
 def test_the_owners_dismissed_questions_train_the_bot_to_refuse_them(trainer, tmp_path):
-    from publish_broker.matcher import NEGATIVE_SOURCE, FaqModel
+    from publish_broker.constants import DISMISSED_SOURCE
+    from publish_broker.matcher import FaqModel
 
     dismissed = ["How do I reset the password of my home router?",
                  "What are the opening hours of the bank?"]
@@ -163,8 +164,8 @@ def test_the_owners_dismissed_questions_train_the_bot_to_refuse_them(trainer, tm
     model = trainer.train(version, tmp_path)
     matcher = FaqModel.from_archive(model.path)  # as the pool reads it
     agent = Agent.load(str(model.path))  # as a Rasa server does
-    assert [e for e in matcher.examples if e[2] == NEGATIVE_SOURCE] == \
-        [(q, "", NEGATIVE_SOURCE) for q in dismissed]
+    assert [e for e in matcher.examples if e[2] == DISMISSED_SOURCE] == \
+        [(q, "", DISMISSED_SOURCE) for q in dismissed]
     for question in [*dismissed, "how can I reset my router's password at home"]:
         assert _parse(agent, question)["intent"]["name"] == "nlu_fallback", question
         assert matcher.parse(question)["intent"]["name"] == "nlu_fallback", question

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from publish_broker.encoder import EncoderUnavailable
+from publish_broker.errors import EncoderUnavailable
 from publish_broker.matcher import warm_up
 from publish_broker.pool.registry import BotRegistry
 from publish_broker.pool.server import create_app

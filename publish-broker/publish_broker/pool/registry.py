@@ -22,16 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publish_broker.matcher import FaqModel, ModelUnreadable
+from publish_broker.errors import BotNotFound, ModelUnreadable
+from publish_broker.matcher import FaqModel
 from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name
 
 logger = logging.getLogger(__name__)
 
 _BOT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
-
-
-class BotNotFound(LookupError):
-    """No model is stored for this bot (never published, or retired)."""
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Per owner (``<bot>`` is the broker's bot name, e.g. ``faqbot-t1-u1``), the routes a Rasa bot
 has, under ``/bots/<bot>``, so an owner's endpoint is ``http://<pool>/bots/<bot>`` and clients
-of a Rasa bot (the action server's bot_client, the broker's BotApi) work unchanged:
+of a Rasa bot (the action server's bot_client, the broker's rasa_client.BotApi) work unchanged:
 
 - ``POST /bots/<bot>/model/parse`` ``{"text": ...}``: the answer, as Rasa's /model/parse;
 - ``PUT /bots/<bot>/model`` ``{"model_file": "<digest>.tar.gz"}``: load that stored model; the
@@ -30,20 +30,16 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from publish_broker.matcher import ModelUnreadable
+from publish_broker.errors import BadRequest, BotNotFound, ModelUnreadable
 from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name, store_id
 from publish_broker.pool.metrics import CONTENT_TYPE, PoolMetrics
-from publish_broker.pool.registry import BotNotFound, BotRegistry
+from publish_broker.pool.registry import BotRegistry
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # a question or a model file name; nothing larger is ever sent
 MAX_TEXT_CHARS = 2_000
 _SWEEP_INTERVAL_S = 60.0
-
-
-class BadRequest(Exception):
-    """The request body is not what the route takes; the message says what is wrong."""
 
 
 def create_app(bots: BotRegistry, token: str, threads: int = 2, name: str = "faqbot-pool") -> Sanic:
@@ -128,7 +124,7 @@ async def _delete(request: Request, bot: str):
 
 
 def _status_body(digest: str) -> dict[str, Any]:
-    # "model_file" as Rasa's GET /status names it: BotApi reads the digest from it.
+    # "model_file" as Rasa's GET /status names it: rasa_client.BotApi reads the digest from it.
     return {"model_file": model_file_name(digest), "digest": digest}
 
 

@@ -1,44 +1,21 @@
-"""Where an owner's bot runs: the runtime interface and the Rasa bot protocol its runtimes share.
+"""Where an owner's bot runs: the runtime interface, ``BotRuntime``, and the values it speaks.
 
 The broker's task code sees only ``BotRuntime``: ``deploy`` makes a model live for one owner and
-returns where it answers. How bots are hosted (one process or container per owner today, a pooled
-host of many owners' models later) stays behind it.
-
-Bots are Rasa 3.6 servers started with ``--enable-api --auth-token``. Their model files are
-named ``<digest>.tar.gz``, so the model a bot reports in ``GET /status`` names its digest.
+returns where it answers. How bots are hosted (owners' models in pool processes or containers;
+one Rasa server per owner) stays behind it. The runtimes drive a bot over its HTTP API with
+``rasa_client.BotApi``; its model files are kept by ``publish_broker.modelfiles``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.client
-import json
-import logging
-import os
 import re
-import time
-import urllib.parse
-import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from publish_broker.errors import DeployError
-from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name
+from publish_broker.modelfiles import stored_model
 
-logger = logging.getLogger(__name__)
-
-# Bots never train (no cache) and run a small pipeline (one BLAS thread is faster, not slower).
-BOT_ENV = {
-    "RASA_MAX_CACHE_SIZE": "0",
-    "RASA_TELEMETRY_ENABLED": "false",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-}
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 _PLAIN = re.compile(r"[a-z0-9]+")
 
@@ -111,10 +88,7 @@ class BotRuntime(ABC):
     def stored_model(self, key: BotKey, model_digest: str) -> Path | None:
         """The stored model file of this digest for ``key``, if the runtime still has it (a
         bot lost with its host is redeployed from it instead of being trained again)."""
-        with contextlib.suppress(ValueError):
-            path = self.models_dir / key.name / model_file_name(model_digest)
-            return path if path.is_file() else None
-        return None
+        return stored_model(self.models_dir / key.name, model_digest)
 
     def start(self) -> None:  # noqa: B027 - a hook: runtimes without shared hosts need none
         """Bring up what serves the bots already deployed (pools); bots run on their own
@@ -129,63 +103,3 @@ class BotRuntime(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-class BotApi:
-    """The HTTP API of one Rasa bot, authenticated with its token.
-
-    Uses urllib on purpose: the token travels in the query string (Rasa accepts it nowhere
-    else) and urllib never logs request lines. Error messages never include the URL.
-    """
-
-    def __init__(self, endpoint: str, auth_token: str) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self._token = auth_token
-
-    def current_digest(self, timeout: float = 3.0) -> str | None:
-        """The digest of the model the bot answers with, or None when it does not answer."""
-        try:
-            body = self._request("GET", "/status", None, timeout)
-        except (OSError, http.client.HTTPException, ValueError):
-            return None
-        name = os.path.basename(str(body.get("model_file") or ""))
-        return name[: -len(MODEL_SUFFIX)] if name.endswith(MODEL_SUFFIX) else None
-
-    def load_model(self, path_in_bot: str, timeout: float) -> None:
-        """Have the bot load another model; it answers with the old one until this returns.
-
-        Raises:
-            DeployError: the bot refused or failed to load the model.
-        """
-        try:
-            self._request("PUT", "/model", {"model_file": path_in_bot}, timeout)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            logger.error("bot at %s failed to load %s: %s", self.endpoint, path_in_bot, exc)
-            raise DeployError("The bot could not load the new version.") from exc
-
-    def wait_for_model(self, digest: str, timeout: float, alive: Callable[[], bool]) -> None:
-        """Poll until the bot answers with ``digest``.
-
-        Raises:
-            DeployError: the bot stopped (``alive()`` turned false) or the deadline passed.
-        """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.current_digest(timeout=2.0) == digest:
-                return
-            if not alive():
-                raise DeployError("The bot stopped while starting.")
-            time.sleep(0.2)  # a poll interval, not synchronisation: the deadline bounds it
-        raise DeployError(f"The bot did not become ready within {timeout:.0f} seconds.")
-
-    def _request(self, method: str, path: str, payload: dict | None, timeout: float) -> dict:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(
-            f"{self.endpoint}{path}?token={urllib.parse.quote(self._token)}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else {}

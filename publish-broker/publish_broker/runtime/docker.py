@@ -30,13 +30,8 @@ from publish_broker.modelfiles import (
     model_file_name,
     prune_models,
 )
-from publish_broker.runtime.base import (
-    BOT_ENV,
-    BotApi,
-    BotKey,
-    BotRuntime,
-    Deployment,
-)
+from publish_broker.runtime.base import BotKey, BotRuntime, Deployment
+from publish_broker.runtime.rasa_client import BOT_ENV, BotApi
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """What the pool runtimes share: deploying an owner's model into the pool that serves them.
 
 An owner's bot endpoint is ``<pool URL>/bots/<bot name>``: the pool answers there as a Rasa
-bot does (publish_broker.pool.server), so ``BotApi`` drives it. Subclasses say which pool
-serves a bot and keep that pool running.
+bot does (publish_broker.pool.server), so ``rasa_client.BotApi`` drives it. Subclasses say
+which pool serves a bot and keep that pool running.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from publish_broker.modelfiles import (
     model_file_name,
     prune_models,
 )
-from publish_broker.runtime.base import BotApi, BotKey, BotRuntime, Deployment
+from publish_broker.runtime.base import BotKey, BotRuntime, Deployment
+from publish_broker.runtime.rasa_client import BotApi
 
 logger = logging.getLogger(__name__)
 

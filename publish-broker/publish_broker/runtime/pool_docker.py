@@ -31,7 +31,7 @@ from docker.models.containers import Container
 
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import file_lock
-from publish_broker.runtime.base import BOT_ENV, BotKey
+from publish_broker.runtime.base import BotKey
 from publish_broker.runtime.docker import (
     MANAGED_LABEL,
     container_url,
@@ -39,6 +39,7 @@ from publish_broker.runtime.docker import (
     find_managed,
 )
 from publish_broker.runtime.pool_base import PoolRuntime
+from publish_broker.runtime.rasa_client import BOT_ENV
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import requests
 
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import file_lock, store_id
-from publish_broker.runtime.base import BOT_ENV, BotKey
+from publish_broker.runtime.base import BotKey
 from publish_broker.runtime.local import (
     child_env,
     create_time,
@@ -33,6 +33,7 @@ from publish_broker.runtime.local import (
     write_json,
 )
 from publish_broker.runtime.pool_base import PoolRuntime
+from publish_broker.runtime.rasa_client import BOT_ENV
 
 logger = logging.getLogger(__name__)
 

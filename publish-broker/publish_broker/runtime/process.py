@@ -24,13 +24,7 @@ from publish_broker.modelfiles import (
     install_model,
     prune_models,
 )
-from publish_broker.runtime.base import (
-    BOT_ENV,
-    BotApi,
-    BotKey,
-    BotRuntime,
-    Deployment,
-)
+from publish_broker.runtime.base import BotKey, BotRuntime, Deployment
 from publish_broker.runtime.local import (
     child_env,
     create_time,
@@ -38,6 +32,7 @@ from publish_broker.runtime.local import (
     terminate,
     write_json,
 )
+from publish_broker.runtime.rasa_client import BOT_ENV, BotApi
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
     python bench/answer_quality.py --train TRAIN.csv --test TEST.csv [--oos OOS.csv]
         [--holdout-labels N] [--topics N] [--shots K] [--limit-test N] [--label-column NAME]
         [--paraphrases-per-topic N] --json OUT.json [--baseline seed] [--server rasa|pool]
+        [--matcher KEY=NUMBER ...]
 
 Protocol: each training label becomes one topic of one owner (its first K training questions,
 file order: the first is the question, the others its alternatives; the answer is the label).
@@ -306,6 +307,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", choices=["seed"])
     parser.add_argument("--server", choices=sorted(SERVERS), default="rasa",
                         help="who answers: a Rasa server's processor, or a bot pool's matcher")
+    parser.add_argument("--matcher", action="append", default=[], metavar="KEY=NUMBER",
+                        help="a variant: override one of the matcher's DEFAULT_CONFIG numbers")
     args = parser.parse_args(argv)
     if args.shots < 1 or args.holdout_labels < 0 or (args.limit_test or 1) < 1:
         parser.error("--shots and --limit-test must be >= 1, --holdout-labels >= 0")
@@ -316,6 +319,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Runs the benchmark and writes the JSON; raises BenchError for unusable input."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    variant = _matcher_variant(args.matcher)
     configure_rasa_environment()
     dataset = build_dataset(args)
     settings = {} if args.paraphrases_per_topic is None else {
@@ -325,13 +329,31 @@ def main(argv: list[str] | None = None) -> dict:
     result = {**run_bot(dataset, production_train(trainer), ask=SERVERS[args.server]),
               "server": args.server, "shots": args.shots,
               "paraphrases_per_topic": trainer.paraphrases_per_topic,
-              "fallback_threshold": FALLBACK_THRESHOLD}
+              "fallback_threshold": FALLBACK_THRESHOLD, "matcher_variant": variant}
     if args.baseline == "seed":
         result["baseline"] = run_bot(dataset, seed_train, seed_adapt)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     return result
+
+
+def _matcher_variant(overrides: list[str]) -> dict[str, float]:
+    """Applies ``KEY=NUMBER`` overrides to the matcher's defaults, which FaqMatcher reads when
+    this process trains; raises BenchError for an unknown key or a value that is no number."""
+    from publish_broker.matcher import DEFAULT_CONFIG
+
+    variant = {}
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key not in DEFAULT_CONFIG or isinstance(DEFAULT_CONFIG[key], bool):
+            raise BenchError(f"--matcher: no numeric matcher setting {key!r}")
+        try:
+            variant[key] = type(DEFAULT_CONFIG[key])(value)
+        except ValueError:
+            raise BenchError(f"--matcher: {key} needs a number") from None
+    DEFAULT_CONFIG.update(variant)
+    return variant
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ from publish_broker.matcher import FaqModel  # noqa: E402
 CONFIGS = {
     "no background": {"background": False},
     "background": {"background": True},
+    # Round 3 (issue 15): how far the refusal bars can move before in-scope refusals pass 0.10.
+    "cut quantile 0.15": {"cut_quantile": 0.15},
+    "cut quantile 0.2": {"cut_quantile": 0.2},
+    "min similarity 0.35": {"min_similarity": 0.35},
+    "min similarity 0.4": {"min_similarity": 0.4},
 }
 VALIDATION_PER_LABEL = 10
 

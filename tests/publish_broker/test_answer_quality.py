@@ -136,6 +136,20 @@ def test_out_of_scope_questions_need_no_label_column(tiny_csvs, tmp_path):
     assert dataset.oos == ["What is the capital of France?", "Tell me a joke"]
 
 
+def test_a_matcher_variant_overrides_one_default_for_the_run(monkeypatch):
+    from publish_broker import matcher
+
+    for key in ("min_similarity", "ranking_length"):  # restored after the test
+        monkeypatch.setitem(matcher.DEFAULT_CONFIG, key, matcher.DEFAULT_CONFIG[key])
+    variant = answer_quality._matcher_variant(["min_similarity=0.35", "ranking_length=3"])
+
+    assert variant == {"min_similarity": 0.35, "ranking_length": 3}
+    assert FaqMatcher.get_default_config()["min_similarity"] == 0.35
+    for bad in ("no_such_setting=1", "background=0", "cut_quantile=high"):
+        with pytest.raises(answer_quality.BenchError, match="--matcher"):
+            answer_quality._matcher_variant([bad])
+
+
 def test_a_missing_label_column_is_a_bench_error(tiny_csvs):
     train, _, _ = tiny_csvs
 

@@ -4,32 +4,55 @@
 
 It runs `rasa run --enable-api` with the token handed over inside the process: Rasa takes the
 token only as a command-line argument, and a real command line is readable by anyone on the host
-(`ps`, `docker top`). Settings: BOT_AUTH_TOKEN (required), BOT_MODEL (a model file or a directory,
-default /models), BOT_PORT (5005), BOT_INTERFACE (0.0.0.0).
+(`ps`, `docker top`). Settings: ``BotSettings``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any, Dict, Optional
+
+from pydantic import Field
+
+from publish_broker.settings import EnvSettings, SettingsError, load
 
 
-def rasa_arguments(environ: dict[str, str]) -> list[str]:
-    """The `rasa run` arguments for these settings. Raises SystemExit naming a missing one."""
-    token = environ.get("BOT_AUTH_TOKEN", "")
-    if not token:
-        raise SystemExit("BOT_AUTH_TOKEN is not set: a bot never runs without a token")
-    return ["rasa", "run", "--enable-api", "--auth-token", token,
-            "--interface", environ.get("BOT_INTERFACE", "0.0.0.0"),
-            "--port", environ.get("BOT_PORT", "5005"),
-            "--model", environ.get("BOT_MODEL", "/models"), "--quiet",
+class BotSettings(EnvSettings):
+    """A per-owner bot's settings; the runtimes set them (runtime/process.py, runtime/docker.py).
+    A bot never runs without a token."""
+
+    BOT_AUTH_TOKEN: str
+    # A model file, or a directory (Rasa then loads its newest *.tar.gz).
+    BOT_MODEL: str = "/models"
+    BOT_PORT: int = Field(5005, ge=1, le=65535)
+    BOT_INTERFACE: str = "0.0.0.0"
+
+
+def load_bot_settings(overrides: Optional[Dict[str, Any]] = None) -> BotSettings:
+    """Settings from the environment, ``overrides`` taking precedence.
+
+    Raises SettingsError naming every variable that is missing or invalid (never its value).
+    """
+    return load(BotSettings, "bot", overrides)
+
+
+def rasa_arguments(settings: BotSettings) -> list[str]:
+    """The `rasa run` arguments for these settings."""
+    return ["rasa", "run", "--enable-api", "--auth-token", settings.BOT_AUTH_TOKEN,
+            "--interface", settings.BOT_INTERFACE, "--port", str(settings.BOT_PORT),
+            "--model", settings.BOT_MODEL, "--quiet",
             # An empty credentials file: no input channel. Without it Rasa opens its REST
             # channel, /webhooks/rest/webhook, which answers anyone, token or not.
             "--credentials", os.devnull]
 
 
 def main() -> None:
-    sys.argv = rasa_arguments(dict(os.environ))
+    try:
+        settings = load_bot_settings()
+    except SettingsError as exc:
+        sys.exit(f"bot cannot start: {exc}")
+    sys.argv = rasa_arguments(settings)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

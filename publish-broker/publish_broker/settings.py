@@ -1,100 +1,108 @@
-"""Typed settings of the broker, read from the environment once at start-up."""
+"""Typed settings of the broker, read from the environment once at start-up.
+
+Rasa 3.6 pins pydantic 1, so these are pydantic v1 ``BaseSettings`` (publish-api's are v2's):
+every field is read from the variable of the same name, and ``load_settings`` turns a
+validation error into a SettingsError naming each bad variable, never its value.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Dict, Literal, Optional, Tuple, Type, TypeVar
 
-T = TypeVar("T")
+from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
+
+T = TypeVar("T", bound="EnvSettings")
 
 
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names the variable, never its value."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class EnvSettings(BaseSettings):
+    """What every settings class of the broker shares: an empty variable counts as unset (so
+    its default applies, or it is reported missing), and values are never parsed as JSON."""
+
+    class Config:
+        case_sensitive = True
+        anystr_strip_whitespace = True
+        extra = "ignore"
+
+        @classmethod
+        def parse_env_var(cls, field_name: str, raw_val: str) -> Any:
+            return raw_val
+
+    @root_validator(pre=True)
+    def _empty_is_unset(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        return {name: value for name, value in values.items()
+                if not (isinstance(value, str) and not value.strip())}
+
+
+class Settings(EnvSettings):
+    """The broker worker's settings (README "publish-broker")."""
+
     API_TOKEN: str
     BOT_AUTH_TOKEN: str
     PUBLISH_API_URL: str = "http://127.0.0.1:5000"
     BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
     PUBLISH_QUEUE: str = "publish"
-    BOT_RUNTIME: str = "process"
+    # process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa
+    # server per owner (a process; a container), ~0.5 GB each.
+    BOT_RUNTIME: Literal["process", "docker", "rasa-process", "rasa-docker"] = "process"
     BOT_MODELS_DIR: Path = Path("var/bots")
-    BOT_PORT_RANGE: tuple[int, int] = (5100, 5399)
+    BOT_PORT_RANGE: Tuple[int, int] = (5100, 5399)
     BOT_IMAGE: str = "faqbot-bot:latest"
     BOT_NETWORK: str = "faqbot"
     BOT_MODELS_VOLUME: str = "faqbot-bot-models"
     BOT_PUBLISH_PORTS: bool = False
     BOT_MEMORY_LIMIT: str = "1g"
-    POOL_PORT: int = 5090
+    POOL_PORT: int = Field(5090, ge=1, le=65535)
     POOL_IMAGE: str = "faqbot-pool:latest"
     POOL_NAME_PREFIX: str = "faqbot-pool-"
-    POOL_OWNERS: int = 1000
-    POOL_MEMORY_BUDGET_MB: int = 512
-    POOL_CPUS: float = 1.0
-    PARAPHRASES_PER_TOPIC: int = 10
+    POOL_OWNERS: int = Field(1000, gt=0)
+    POOL_MEMORY_BUDGET_MB: int = Field(512, gt=0)
+    POOL_CPUS: float = Field(1.0, gt=0)
+    PARAPHRASES_PER_TOPIC: int = Field(10, gt=0)
     SLACK_BOT_TOKEN: str = ""
     SLACK_API_URL: str = "https://slack.com/api/"
-    HTTP_TIMEOUT_S: float = 10.0
-    TASK_MAX_RETRIES: int = 40
-    TASK_SOFT_TIME_LIMIT_S: float = 480.0
-    TASK_TIME_LIMIT_S: float = 540.0
+    HTTP_TIMEOUT_S: float = Field(10.0, gt=0)
+    TASK_MAX_RETRIES: int = Field(40, gt=0)
+    TASK_SOFT_TIME_LIMIT_S: float = Field(480.0, gt=0)
+    TASK_TIME_LIMIT_S: float = Field(540.0, gt=0)
     # How often the worker's beat asks publish-api to fail jobs whose worker is gone.
-    SWEEP_INTERVAL_S: float = 60.0
+    SWEEP_INTERVAL_S: float = Field(60.0, gt=0)
 
-
-# process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa
-# server per owner (a process; a container), ~0.5 GB each.
-CHOICES = {"BOT_RUNTIME": ("process", "docker", "rasa-process", "rasa-docker")}
-
-
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from `environ` (default os.environ). Raises SettingsError naming the variable."""
-    return read_settings(Settings, "publish-broker", environ)
-
-
-def read_settings(kind: type[T], service: str, environ: Mapping[str, str] | None = None) -> T:
-    """An instance of the settings dataclass ``kind`` from ``environ`` (default os.environ):
-    a field without a default is required. Raises SettingsError naming every bad variable."""
-    environ = os.environ if environ is None else environ
-    values, problems = {}, []
-    for spec in fields(kind):
-        raw = environ.get(spec.name, "").strip()
-        if not raw:
-            if spec.default is MISSING:
-                problems.append(f"{spec.name} is required")
-            continue
-        try:
-            values[spec.name] = _parse(spec.name, raw, spec.type)
-        except ValueError as exc:
-            problems.append(f"{spec.name}: {exc}")
-    if problems:
-        raise SettingsError(f"invalid {service} settings: " + "; ".join(problems))
-    return kind(**values)
-
-
-def _parse(name: str, raw: str, kind: str):
-    if name in CHOICES and raw not in CHOICES[name]:
-        raise ValueError(f"must be one of {', '.join(CHOICES[name])}")
-    if name == "BOT_PORT_RANGE":
-        low, _, high = raw.partition("-")
+    @validator("BOT_PORT_RANGE", pre=True)
+    def _port_range(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        low, _, high = value.partition("-")
         if not (low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536):
             raise ValueError("must look like 5100-5399")
         return int(low), int(high)
-    parsers = {"int": int, "float": float, "Path": Path, "bool": _boolean, "str": str}
-    value = parsers[kind](raw)
-    if kind in ("int", "float") and value <= 0:
-        raise ValueError("must be positive")
-    return value
 
 
-def _boolean(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
+def default(name: str) -> Any:
+    """The default of the broker's setting ``name``, for code that takes it as an argument."""
+    return Settings.__fields__[name].default
+
+
+def load_settings(overrides: Optional[Dict[str, Any]] = None) -> Settings:
+    """The broker's settings from the environment, ``overrides`` taking precedence.
+
+    Raises SettingsError naming every variable that is missing or invalid (never its value).
+    """
+    return load(Settings, "publish-broker", overrides)
+
+
+def load(kind: Type[T], service: str, overrides: Optional[Dict[str, Any]] = None) -> T:
+    """An instance of ``kind`` from the environment, ``overrides`` taking precedence.
+
+    Raises SettingsError naming every variable that is missing or invalid (never its value).
+    """
+    try:
+        return kind(**(overrides or {}))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                             for err in exc.errors())
+        raise SettingsError(f"invalid {service} settings: {problems}") from None

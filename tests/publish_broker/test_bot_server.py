@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from publish_broker.bot_server import rasa_arguments
+from publish_broker.bot_server import load_bot_settings, rasa_arguments
+from publish_broker.settings import SettingsError
 from tests.publish_broker.runtime_fixtures import (
     GREETING,
     TEST_TOKEN,
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_arguments_carry_the_settings():
     settings = {"BOT_AUTH_TOKEN": "secret", "BOT_PORT": "5123", "BOT_MODEL": "/m/x.tar.gz",
                 "BOT_INTERFACE": "127.0.0.1"}
-    args = rasa_arguments(settings)
+    args = rasa_arguments(load_bot_settings(settings))
     assert args[:3] == ["rasa", "run", "--enable-api"]
     assert args[args.index("--auth-token") + 1] == "secret"
     assert args[args.index("--port") + 1] == "5123"
@@ -31,18 +32,21 @@ def test_arguments_carry_the_settings():
 
 
 def test_defaults_suit_the_bot_image():
-    args = rasa_arguments({"BOT_AUTH_TOKEN": "secret"})
+    args = rasa_arguments(load_bot_settings({"BOT_AUTH_TOKEN": "secret"}))
     assert args[args.index("--port") + 1] == "5005"
     assert args[args.index("--model") + 1] == "/models"
 
 
 def test_no_token_no_bot():
-    with pytest.raises(SystemExit, match="BOT_AUTH_TOKEN"):
-        rasa_arguments({})
+    with pytest.raises(SettingsError, match="BOT_AUTH_TOKEN: field required"):
+        load_bot_settings({"BOT_AUTH_TOKEN": ""})
+    with pytest.raises(SettingsError, match="BOT_PORT") as error:
+        load_bot_settings({"BOT_AUTH_TOKEN": "secret-token", "BOT_PORT": "http"})
+    assert "secret-token" not in str(error.value)
 
 
 def test_rasa_gets_no_input_channel():
-    args = rasa_arguments({"BOT_AUTH_TOKEN": "secret"})
+    args = rasa_arguments(load_bot_settings({"BOT_AUTH_TOKEN": "secret"}))
     assert args[args.index("--credentials") + 1] == os.devnull
 
 

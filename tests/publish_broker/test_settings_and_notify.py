@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from publish_broker.notify import SlackNotifier, count, escape, failed_message, live_message
-from publish_broker.settings import SettingsError, load_settings
+from publish_broker.pool.settings import PoolSettings, load_pool_settings
+from publish_broker.settings import Settings, SettingsError, load_settings
+from tests.support.settings_docs import documented_settings, sample_settings
 from tests.support.slack_api import SlackApi
 
 REQUIRED = {"API_TOKEN": "t" * 20, "BOT_AUTH_TOKEN": "b" * 20}
@@ -17,6 +19,19 @@ def test_defaults():
     assert settings.BOT_PORT_RANGE == (5100, 5399)
 
 
+def test_an_empty_variable_takes_the_default():
+    settings = load_settings({**REQUIRED, "PARAPHRASES_PER_TOPIC": "", "SLACK_API_URL": " "})
+    assert settings.PARAPHRASES_PER_TOPIC == 10
+    assert settings.SLACK_API_URL == "https://slack.com/api/"
+
+
+def test_the_pool_has_settings_of_its_own():
+    settings = load_pool_settings({"BOT_AUTH_TOKEN": "b" * 20, "POOL_THREADS": "4"})
+    assert settings.POOL_THREADS == 4 and settings.POOL_MODELS_DIR == Path("/models")
+    with pytest.raises(SettingsError, match="invalid bot pool settings: BOT_AUTH_TOKEN"):
+        load_pool_settings({"BOT_AUTH_TOKEN": ""})
+
+
 def test_values_are_typed():
     settings = load_settings({**REQUIRED, "BOT_PUBLISH_PORTS": "yes", "PARAPHRASES_PER_TOPIC": "4",
                               "BOT_RUNTIME": "docker", "BOT_PORT_RANGE": "6000-6010"})
@@ -25,13 +40,14 @@ def test_values_are_typed():
 
 
 @pytest.mark.parametrize("environ,named", [
-    ({}, "API_TOKEN is required"),
-    ({"API_TOKEN": "x" * 20}, "BOT_AUTH_TOKEN is required"),
+    ({"API_TOKEN": "", "BOT_AUTH_TOKEN": " "}, "API_TOKEN: field required; BOT_AUTH_TOKEN: field"),
+    ({"API_TOKEN": "x" * 20, "BOT_AUTH_TOKEN": ""}, "BOT_AUTH_TOKEN: field required"),
     ({**REQUIRED, "BOT_RUNTIME": "k8s"}, "BOT_RUNTIME"),
     ({**REQUIRED, "PARAPHRASES_PER_TOPIC": "many"}, "PARAPHRASES_PER_TOPIC"),
     ({**REQUIRED, "PARAPHRASES_PER_TOPIC": "0"}, "PARAPHRASES_PER_TOPIC"),
     ({**REQUIRED, "BOT_PUBLISH_PORTS": "maybe"}, "BOT_PUBLISH_PORTS"),
     ({**REQUIRED, "BOT_PORT_RANGE": "9-1"}, "BOT_PORT_RANGE"),
+    ({**REQUIRED, "POOL_PORT": "70000"}, "POOL_PORT"),
 ])
 def test_errors_name_the_variable_not_the_value(environ, named):
     with pytest.raises(SettingsError, match=named) as raised:
@@ -85,3 +101,17 @@ def test_user_text_in_a_failure_cannot_ping_or_mention():
     assert "<!channel>" not in text and "<@U0BOSS>" not in text
     assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt; is &lt;b&gt;bad&lt;/b&gt;." in text
     assert escape("a & b") == "a &amp; b"
+
+
+# Read by NLTK, not by the broker: documented with its settings because the worker needs it.
+READ_BY_LIBRARIES = {"NLTK_DATA"}
+
+
+@pytest.mark.parametrize("section, settings", [("publish-broker", Settings),
+                                               ("The bot pool", PoolSettings)])
+def test_the_readme_table_is_the_settings_class(section, settings):
+    assert documented_settings(section) - READ_BY_LIBRARIES == set(settings.__fields__)
+
+
+def test_the_env_sample_sets_only_settings():
+    assert sample_settings("publish-broker/.env.sample") <= set(Settings.__fields__)

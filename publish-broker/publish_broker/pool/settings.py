@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Dict, Optional
 
-from publish_broker.settings import read_settings
+from pydantic import Field
+
+from publish_broker.settings import EnvSettings, load
 
 
-@dataclass(frozen=True)
-class PoolSettings:
+class PoolSettings(EnvSettings):
+    """A bot pool's settings (README "The bot pool")."""
+
     BOT_AUTH_TOKEN: str
     POOL_MODELS_DIR: Path = Path("/models")
     POOL_HOST: str = "0.0.0.0"
-    POOL_PORT: int = 5005
-    POOL_MEMORY_BUDGET_MB: int = 512
-    POOL_IDLE_EVICT_S: float = 3600.0
-    POOL_THREADS: int = 2
+    POOL_PORT: int = Field(5005, ge=1, le=65535)
+    POOL_MEMORY_BUDGET_MB: int = Field(512, gt=0)
+    POOL_IDLE_EVICT_S: float = Field(3600.0, gt=0)
+    POOL_THREADS: int = Field(2, gt=0)
 
 
-def load_pool_settings(environ: Mapping[str, str] | None = None) -> PoolSettings:
-    """Settings from ``environ`` (default os.environ). Raises SettingsError naming the variable."""
-    return read_settings(PoolSettings, "bot pool", environ)
+def load_pool_settings(overrides: Optional[Dict[str, Any]] = None) -> PoolSettings:
+    """Settings from the environment, ``overrides`` taking precedence.
+
+    Raises SettingsError naming every variable that is missing or invalid (never its value).
+    """
+    return load(PoolSettings, "bot pool", overrides)

@@ -102,8 +102,8 @@ async def _ask_bot(bot: Dict[str, Any], owner: SlackUser, asker: SlackUser, ques
                    label: str) -> Reply:
     config = shared.settings()
     try:
-        answer = await shared.blocking(ask, bot["endpoint"], config.bot_auth_token, question,
-                                        timeout=config.bot_timeout_s)
+        answer = await shared.blocking(ask, bot["endpoint"], config.BOT_AUTH_TOKEN, question,
+                                        timeout=config.BOT_TIMEOUT_S)
     except BotUnavailable as error:
         logger.warning("bot of %s unavailable: %s", owner.key, error)
         await _report_down(owner, str(error))

@@ -32,7 +32,7 @@ class ActionExportTopics(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         config = shared.settings()
-        if not config.slack_bot_token:
+        if not config.SLACK_BOT_TOKEN:
             say(dispatcher, messages.EXPORT_NOT_SET_UP)
             return []
         events = await ensure_owner(tracker, user)
@@ -45,7 +45,7 @@ class ActionExportTopics(GuardedAction):
         file_format = _format(tracker)
         data = await shared.blocking(api.export_topics, user.team_id, user.user_id,
                                       file_format)
-        files = SlackFiles(config.slack_api_url, config.slack_bot_token, config.import_max_bytes)
+        files = SlackFiles(config.SLACK_API_URL, config.SLACK_BOT_TOKEN, config.IMPORT_MAX_BYTES)
         name = f"topics.{file_format}"
         try:
             await shared.blocking(files.upload_to_dm, user.user_id, name, data,

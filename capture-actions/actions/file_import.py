@@ -88,19 +88,19 @@ async def _download(dispatcher: CollectingDispatcher, file_id: Optional[str],
                     user: SlackUser) -> Optional[SharedFile]:
     """The file, or None once the user has been told why not."""
     config = shared.settings()
-    if not config.slack_bot_token:
+    if not config.SLACK_BOT_TOKEN:
         say(dispatcher, messages.IMPORT_NOT_SET_UP)
         return None
     if file_id is None:
         say(dispatcher, messages.IMPORT_NO_FILE)
         return None
-    files = SlackFiles(config.slack_api_url, config.slack_bot_token, config.import_max_bytes)
+    files = SlackFiles(config.SLACK_API_URL, config.SLACK_BOT_TOKEN, config.IMPORT_MAX_BYTES)
     try:
         return await shared.blocking(files.download, file_id, user.user_id)
     except UnsupportedFile as error:
         say(dispatcher, messages.import_unsupported(_name_in(error)))
     except FileTooLarge as error:
-        say(dispatcher, messages.import_too_large(_name_in(error), config.import_max_bytes))
+        say(dispatcher, messages.import_too_large(_name_in(error), config.IMPORT_MAX_BYTES))
     except SlackFileError as error:
         logger.info("%s shared %s: %s", user.key, file_id, error)
         say(dispatcher, messages.IMPORT_UNAVAILABLE)
@@ -126,5 +126,5 @@ def _refusal(name: str, error: Rejected) -> str:
     if isinstance(error, ImportInvalid) and error.details:
         return messages.import_problems(name, error.details)
     if isinstance(error, TooLarge):
-        return messages.import_too_large(name, shared.settings().import_max_bytes)
+        return messages.import_too_large(name, shared.settings().IMPORT_MAX_BYTES)
     return messages.import_unreadable(name, str(error).split(": ", 1)[-1])

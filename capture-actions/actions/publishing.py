@@ -58,8 +58,8 @@ async def _bot_is_up(user: SlackUser) -> bool:
     if not bot.get("endpoint"):
         return True  # retired on purpose: nothing to restart
     config = shared.settings()
-    return await shared.blocking(is_up, bot["endpoint"], config.bot_auth_token,
-                                  timeout=config.bot_timeout_s)
+    return await shared.blocking(is_up, bot["endpoint"], config.BOT_AUTH_TOKEN,
+                                  timeout=config.BOT_TIMEOUT_S)
 
 
 def _wording(job: Dict[str, Any], queued: bool) -> str:

@@ -25,7 +25,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.settings import Settings, SettingsError, actions_token
+from actions import shared
+from actions.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     """
     args = create_argument_parser().parse_args(argv)
     try:
-        token = actions_token()
-        Settings.from_env()  # fail at start, not at the first action
+        # At start, not at the first action: a bad variable stops the server before its
+        # health check can pass.
+        token = shared.settings().ACTIONS_TOKEN
     except SettingsError as error:
         raise SystemExit(f"capture-actions: {error}") from None
     utils.configure_colored_logging(args.loglevel)

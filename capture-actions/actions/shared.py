@@ -7,23 +7,25 @@ import functools
 from typing import Any, Callable, TypeVar
 
 from actions.publish_api import PublishApiClient
-from actions.settings import Settings
+from actions.settings import Settings, load_settings
 
 T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=1)
 def settings() -> Settings:
-    """The validated settings. Raises SettingsError naming a bad variable."""
-    return Settings.from_env()
+    """The validated settings, read once (the server reads them at start, server.main).
+
+    Raises SettingsError naming every bad variable."""
+    return load_settings()
 
 
 @functools.lru_cache(maxsize=1)
 def publish_api() -> PublishApiClient:
     """The publish-api client. Raises SettingsError naming a bad variable."""
     config = settings()
-    return PublishApiClient(config.publish_api_url, config.api_token,
-                            config.publish_api_timeout_s, config.publish_api_read_retries)
+    return PublishApiClient(config.PUBLISH_API_URL, config.API_TOKEN,
+                            config.PUBLISH_API_TIMEOUT_S, config.PUBLISH_API_READ_RETRIES)
 
 
 def reset() -> None:

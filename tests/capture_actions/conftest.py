@@ -12,7 +12,7 @@ import yaml
 from rasa_sdk.executor import ActionExecutor
 
 from actions import shared
-from tests.capture_bot.servers import BOT_DIR, free_port
+from tests.capture_bot.servers import ACTIONS_TOKEN, BOT_DIR, free_port
 
 DOMAIN = yaml.safe_load((BOT_DIR / "domain.yml").read_text())
 
@@ -31,6 +31,7 @@ def api_env(monkeypatch):
         monkeypatch.setenv("PUBLISH_API_URL", url)
         monkeypatch.setenv("API_TOKEN", token)
         monkeypatch.setenv("BOT_AUTH_TOKEN", "test-bot-token")
+        monkeypatch.setenv("ACTIONS_TOKEN", ACTIONS_TOKEN)
         for name, value in extra.items():
             monkeypatch.setenv(name, value)
         shared.reset()

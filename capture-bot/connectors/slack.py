@@ -10,6 +10,10 @@ fixes those four. It also answers a button click delivered twice once, caps requ
 (`thread_ts`), so talking to the concierge never floods a channel; replies in a DM stay flat.
 Enable it in credentials.yml as `connectors.slack.SlackConnector`.
 
+This module is the webhook and the input channel; beside it: settings.py (the environment),
+payloads.py (reading Slack's requests), dedup.py (deliveries seen before), profiles.py (display
+names), output.py (replies) and socket_mode.py (Socket Mode instead of the webhook).
+
 Users are identified by Slack team and user ids: the sender id is `<team>:<user>` (plus the
 channel, depending on `conversation_granularity`) and the message metadata carries `team_id`,
 `user_id` and, when Slack tells us, `display_name`.
@@ -18,154 +22,39 @@ channel, depending on `conversation_granularity`) and the message metadata carri
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import re
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
-import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.core.channels.slack import SlackBot, SlackInput
-from rasa.shared.exceptions import InvalidConfigException
+from rasa.core.channels.slack import SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from connectors import socket_mode
+from connectors import payloads, socket_mode
+from connectors.dedup import RecentKeys, event_keys, interaction_keys
+from connectors.output import ConfigurableSlackBot
+from connectors.profiles import NAME_CACHE_SIZE, DisplayNames
+from connectors.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-# Slack retries an event up to three times within about five minutes.
-DEDUP_TTL_SECONDS = 15 * 60
-DEDUP_MAX_KEYS = 20_000
-PROFILE_TIMEOUT_SECONDS = 2.0
 # Slack's largest payloads (an event with a 40 000-character message, a click on a message of
 # 50 blocks) stay far below this; anything bigger is not from Slack.
 MAX_BODY_BYTES = 1024 * 1024
-NAME_CACHE_SIZE = 5_000
 # On a stop, how long messages already acknowledged may take to be answered; below the 10 s
 # that `docker stop` and our test harness allow before SIGKILL.
 DRAIN_TIMEOUT_SECONDS = 8.0
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
-# A file shared in the DM becomes this message: the actions import it (actions/file_import.py).
-IMPORT_FILE_INTENT = '/import_file{"file_id": "%s"}'
-SLACK_FILE_ID = re.compile(r"^F[A-Z0-9]{1,31}$")
-
-
-@dataclass(frozen=True)
-class SlackSettings:
-    """The connector's environment: bot token, signing secret, Web API base URL, and the app
-    token that selects Socket Mode (see socket_mode.py)."""
-
-    bot_token: str
-    signing_secret: str
-    api_url: str = DEFAULT_SLACK_API_URL
-    app_token: Optional[str] = None
-
-    @classmethod
-    def from_env(cls, environ: Optional[Dict[str, str]] = None) -> SlackSettings:
-        """Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL and SLACK_APP_TOKEN.
-
-        Raises:
-            InvalidConfigException: a required variable is missing, the URL is not http(s) or
-                SLACK_APP_TOKEN is not an app-level token.
-        """
-        env = os.environ if environ is None else environ
-        api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
-        if not api_url.startswith(("http://", "https://")):
-            raise InvalidConfigException("SLACK_API_URL must be an http(s) URL")
-        app_token = socket_mode.app_token_from_env(env)
-        return cls(
-            bot_token=_required(env, "SLACK_BOT_TOKEN"),
-            signing_secret=socket_mode.signing_secret(env) if app_token
-            else _required(env, "SLACK_SIGNING_SECRET"),
-            api_url=api_url if api_url.endswith("/") else api_url + "/",
-            app_token=app_token,
-        )
-
-
-def _required(env: Any, name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise InvalidConfigException(f"{name} is not set: the Slack connector needs it")
-    return value
-
-
-class RecentKeys:
-    """Remembers keys for a while, to recognise an event Slack delivers more than once."""
-
-    def __init__(self, ttl_seconds: float = DEDUP_TTL_SECONDS, max_keys: int = DEDUP_MAX_KEYS):
-        self._ttl = ttl_seconds
-        self._max = max_keys
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, keys: Iterable[str]) -> bool:
-        """Records `keys`; True unless one of them was recorded within the TTL."""
-        now = time.monotonic()
-        self._expire(now)
-        keys = [key for key in keys if key]
-        if any(key in self._seen for key in keys):
-            return False
-        for key in keys:
-            self._seen[key] = now
-        return True
-
-    def _expire(self, now: float) -> None:
-        while self._seen and (
-            len(self._seen) > self._max or now - next(iter(self._seen.values())) > self._ttl
-        ):
-            self._seen.popitem(last=False)
-
-
-class LruCache:
-    """At most `size` entries; adding one more forgets the least recently used."""
-
-    def __init__(self, size: int = NAME_CACHE_SIZE) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, str] = OrderedDict()
-
-    def get(self, key: str) -> Optional[str]:
-        """The value of `key` (now the most recently used), or None."""
-        if key not in self._entries:
-            return None
-        self._entries.move_to_end(key)
-        return self._entries[key]
-
-    def put(self, key: str, value: str) -> None:
-        """Stores `value`, forgetting the least recently used entry when full."""
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-class ConfigurableSlackBot(SlackBot):
-    """Rasa's Slack output channel, talking to the Web API at a configurable base URL."""
-
-    def __init__(self, token: str, api_url: str, **kwargs: Any) -> None:
-        super().__init__(token, **kwargs)
-        self.client = AsyncWebClient(token, base_url=api_url, proxy=self.proxy)
-
 
 class SlackConnector(SlackInput):
     """Slack input channel: signed, de-duplicated events; replies through SLACK_API_URL."""
 
-    def __init__(self, *args: Any, slack_api_url: str = DEFAULT_SLACK_API_URL,
-                 name_cache_size: int = NAME_CACHE_SIZE, app_token: Optional[str] = None,
-                 **kwargs: Any):
+    def __init__(self, *args: Any, slack_api_url: str, name_cache_size: int = NAME_CACHE_SIZE,
+                 app_token: Optional[str] = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.app_token = app_token
         # Rasa's own retry filter drops an `http_timeout` retry even when the original never
@@ -173,29 +62,29 @@ class SlackConnector(SlackInput):
         self.errors_ignore_retry = ()
         self.slack_api_url = slack_api_url
         self._recent = RecentKeys()
-        self._names = LruCache(name_cache_size)
+        self.names = DisplayNames(self.slack_token, slack_api_url, name_cache_size)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Builds the channel from the environment plus credentials.yml's behaviour switches.
 
         Raises:
-            InvalidConfigException: SLACK_BOT_TOKEN or SLACK_SIGNING_SECRET is missing.
+            SettingsError: a variable is missing or invalid (settings.py names each).
         """
         credentials = credentials or {}
-        settings = SlackSettings.from_env()
+        settings = load_settings()
         return cls(
-            settings.bot_token,
+            settings.SLACK_BOT_TOKEN,
             credentials.get("slack_channel"),
             credentials.get("proxy"),
             slack_retry_reason_header="x-slack-retry-reason",
             slack_retry_number_header="x-slack-retry-num",
             # Threads only where there is a thread to use: the metadata of a DM carries none.
             use_threads=True,
-            slack_signing_secret=settings.signing_secret,
+            slack_signing_secret=settings.SLACK_SIGNING_SECRET,
             conversation_granularity=credentials.get("conversation_granularity", "sender"),
-            slack_api_url=settings.api_url,
-            app_token=settings.app_token,
+            slack_api_url=settings.SLACK_API_URL,
+            app_token=settings.SLACK_APP_TOKEN,
         )
 
     def get_output_channel(
@@ -253,12 +142,12 @@ class SlackConnector(SlackInput):
         if not self.is_request_from_slack_authentic(request):
             logger.warning("Rejected a Slack request: bad signature or stale timestamp")
             return response.text("invalid signature", status=HTTPStatus.BAD_REQUEST)
-        media_type = _media_type(request.headers.get("content-type"))
-        if media_type not in PARSERS:
+        media_type = payloads.media_type(request.headers.get("content-type"))
+        if media_type not in payloads.PARSERS:
             return response.text("unsupported content type",
                                  status=HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
         try:
-            payload = PARSERS[media_type](request)
+            payload = payloads.PARSERS[media_type](request)
         except (ValueError, TypeError, AttributeError):
             logger.warning("Ignored a malformed Slack request (%s)", media_type)
             return response.text("malformed request", status=HTTPStatus.BAD_REQUEST)
@@ -272,18 +161,20 @@ class SlackConnector(SlackInput):
         if body.get("type") == "url_verification":
             return response.json({"challenge": body.get("challenge")})
         event = body.get("event") or {}
-        metadata = _event_metadata(body)
-        file_id = _shared_file_id(body)
+        metadata = payloads.event_metadata(body)
+        file_id = payloads.shared_file_id(body)
         if not (file_id or self._is_user_message(body)):
             return response.text("not a user message")
         if not self._is_supported_channel(body, metadata):
             return response.text("channel not supported")
-        if not self._recent.first_time(_event_keys(body)):
+        if not self._recent.first_time(event_keys(body)):
             logger.info("Skipped a repeated Slack event %s", body.get("event_id"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
-        text = (IMPORT_FILE_INTENT % file_id if file_id
-                else unescape(self._sanitize_user_message(event.get("text", ""),
-                                                          metadata["users"])))
+        if file_id:
+            text = payloads.IMPORT_FILE_INTENT % file_id
+        else:
+            text = payloads.unescape(
+                self._sanitize_user_message(event.get("text", ""), metadata["users"]))
         return await self._dispatch(request, on_new_message, text, metadata)
 
     async def _handle_interaction(
@@ -294,10 +185,11 @@ class SlackConnector(SlackInput):
         text = self._get_interactive_response(payload["actions"][0])
         if text is None:
             return response.text("User clicked link button")
-        if not self._recent.first_time(_interaction_keys(payload)):
+        if not self._recent.first_time(interaction_keys(payload)):
             logger.info("Skipped a repeated Slack interaction")
             return response.text("")
-        return await self._dispatch(request, on_new_message, text, _interaction_metadata(payload))
+        metadata = payloads.interaction_metadata(payload)
+        return await self._dispatch(request, on_new_message, text, metadata)
 
     async def _dispatch(
         self, request: Request, on_new_message: OnNewMessage, text: str, metadata: Dict[str, Any]
@@ -315,135 +207,9 @@ class SlackConnector(SlackInput):
     def _with_profile(self, on_new_message: OnNewMessage) -> OnNewMessage:
         async def handle(message: UserMessage) -> Any:
             metadata = message.metadata if message.metadata is not None else {}
-            name = await self._display_name(metadata.get("team_id"), metadata.get("user_id"))
+            name = await self.names.lookup(metadata.get("team_id"), metadata.get("user_id"))
             if name:
                 metadata["display_name"] = name
             return await on_new_message(message)
 
         return handle
-
-    async def _display_name(self, team_id: Optional[str], user_id: Optional[str]) -> str:
-        key = f"{team_id}:{user_id}"
-        name = self._names.get(key)
-        if name is None and user_id:
-            client = AsyncWebClient(
-                self.slack_token, base_url=self.slack_api_url, timeout=PROFILE_TIMEOUT_SECONDS
-            )
-            try:
-                name = _profile_name(await client.users_info(user=user_id))
-            except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
-                logger.warning("users.info failed for %s: %s", key, type(error).__name__)
-                return ""
-            self._names.put(key, name)
-        return name or ""
-
-
-def unescape(text: str) -> str:
-    """What the user typed: Slack sends `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`
-    (everything shown back is escaped again, by the actions)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _media_type(content_type: Optional[str]) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def _json_body(request: Request) -> Dict[str, Any]:
-    """An Events API body. Raises ValueError unless it is a JSON object."""
-    body = json.loads(request.body)
-    if not isinstance(body, dict):
-        raise ValueError("not a JSON object")
-    return body
-
-
-def _form_payload(request: Request) -> Dict[str, Any]:
-    """An interaction's `payload` form field. Raises ValueError unless it is a JSON object."""
-    payload = json.loads(request.form.get("payload") or "")
-    if not isinstance(payload, dict):
-        raise ValueError("not a JSON object")
-    return payload
-
-
-PARSERS: Dict[str, Callable[[Request], Dict[str, Any]]] = {
-    "application/json": _json_body,
-    "application/x-www-form-urlencoded": _form_payload,
-}
-
-
-def _event_keys(body: Dict[str, Any]) -> list:
-    """Keys naming one Slack message: a retry repeats the event id; a mention delivered as
-    both `message` and `app_mention` repeats channel and timestamp."""
-    event = body.get("event") or {}
-    message_key = None
-    if event.get("channel") and event.get("ts"):
-        message_key = f"msg:{_team_of(body)}:{event['channel']}:{event['ts']}"
-    return [f"event:{body['event_id']}" if body.get("event_id") else None, message_key]
-
-
-def _interaction_keys(payload: Dict[str, Any]) -> list:
-    """Keys naming one click: Slack gives each a `trigger_id`, and each action an
-    `action_ts`; a click delivered twice repeats both."""
-    user = payload.get("user") or {}
-    action_ts = (payload.get("actions") or [{}])[0].get("action_ts")
-    return [f"trigger:{payload['trigger_id']}" if payload.get("trigger_id") else None,
-            f"action:{user.get('team_id')}:{user.get('id')}:{action_ts}" if action_ts else None]
-
-
-def _team_of(body: Dict[str, Any]) -> str:
-    event = body.get("event") or {}
-    return event.get("user_team") or event.get("team") or body.get("team_id") or ""
-
-
-def _event_metadata(body: Dict[str, Any]) -> Dict[str, Any]:
-    event = body.get("event") or {}
-    users = list(body.get("authed_users") or [])
-    if not users and body.get("authorizations"):
-        users.append(body["authorizations"][0].get("user_id"))
-    dm = event.get("channel_type") == "im" or _is_dm(event.get("channel"))
-    return {
-        "out_channel": event.get("channel"),
-        "thread_id": None if dm else event.get("thread_ts", event.get("ts")),
-        "users": users,
-        "team_id": _team_of(body),
-        "user_id": event.get("user", ""),
-        "channel_type": event.get("channel_type"),
-    }
-
-
-def _shared_file_id(body: Dict[str, Any]) -> Optional[str]:
-    """The id of the (first) file a user shared in a DM with the concierge, else None."""
-    event = body.get("event") or {}
-    files = event.get("files") or [{}]
-    file_id = files[0].get("id") if isinstance(files[0], dict) else None
-    if (event.get("type") == "message" and event.get("subtype") == "file_share"
-            and event.get("channel_type") == "im" and not event.get("bot_id")
-            and isinstance(file_id, str) and SLACK_FILE_ID.match(file_id)):
-        return file_id
-    return None
-
-
-def _interaction_metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
-    user = payload.get("user") or {}
-    message = payload.get("message") or {}
-    channel = (payload.get("channel") or {}).get("id")
-    return {
-        "out_channel": channel,
-        "thread_id": None if _is_dm(channel) else message.get("thread_ts", message.get("ts")),
-        "users": [user.get("id")] if user.get("id") else [],
-        "team_id": user.get("team_id") or (payload.get("team") or {}).get("id", ""),
-        "user_id": user.get("id", ""),
-    }
-
-
-def _is_dm(channel: Optional[str]) -> bool:
-    """Slack's ids of direct-message channels start with D."""
-    return str(channel or "").startswith("D")
-
-
-def _profile_name(answer: Any) -> str:
-    user = answer.get("user") or {}
-    profile = user.get("profile") or {}
-    return (
-        profile.get("display_name") or profile.get("real_name") or user.get("real_name")
-        or user.get("name") or ""
-    )

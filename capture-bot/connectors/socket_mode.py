@@ -1,10 +1,10 @@
 """Slack's Socket Mode for the concierge: no public address, no webhook.
 
-With SLACK_APP_TOKEN set (an app-level token, `xapp-...`, with the `connections:write` scope),
-the Slack connector serves no webhook. Once the server has started, slack_sdk's aiohttp
-Socket Mode client (aiohttp is already one of Rasa's dependencies) asks the Web API for a
-WebSocket URL (`apps.connections.open`, at SLACK_API_URL) and holds the connection open,
-reconnecting when Slack asks it to or the connection goes stale.
+With SLACK_APP_TOKEN set (an app-level token, `xapp-...`, with the `connections:write` scope;
+settings.py checks it), the Slack connector serves no webhook. Once the server has started,
+slack_sdk's aiohttp Socket Mode client (aiohttp is already one of Rasa's dependencies) asks the
+Web API for a WebSocket URL (`apps.connections.open`, at SLACK_API_URL) and holds the
+connection open, reconnecting when Slack asks it to or the connection goes stale.
 
 Each envelope is acknowledged at once, with its `envelope_id` (Slack delivers an envelope again
 when no acknowledgement came within 3 seconds), and its payload then goes to the webhook's own
@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 
 import aiohttp
 from rasa.core.channels.channel import UserMessage
@@ -38,31 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-APP_TOKEN_PREFIX = "xapp-"
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-
-
-def app_token_from_env(env: Mapping[str, str]) -> Optional[str]:
-    """SLACK_APP_TOKEN, or None when it is unset or empty (then the webhook is served).
-
-    Raises:
-        InvalidConfigException: it is set but is not an app-level token.
-    """
-    value = env.get("SLACK_APP_TOKEN", "").strip()
-    if not value:
-        return None
-    if not value.startswith(APP_TOKEN_PREFIX):
-        raise InvalidConfigException(
-            "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information "
-            "> App-Level Tokens, scope connections:write); unset it to receive webhooks instead"
-        )
-    return value
-
-
-def signing_secret(env: Mapping[str, str]) -> str:
-    """SLACK_SIGNING_SECRET if set, else a random one. Socket Mode serves no webhook, so no
-    signature is ever checked; Rasa's SlackInput refuses to start without a secret, though."""
-    return env.get("SLACK_SIGNING_SECRET", "").strip() or secrets.token_hex(32)
 
 
 class EnvelopeRequest:

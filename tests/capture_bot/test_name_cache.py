@@ -1,12 +1,12 @@
-"""The connector's display-name cache stays bounded: a workspace of many users cannot grow the
+"""The concierge's display-name cache stays bounded: a workspace of many users cannot grow the
 concierge's memory without end."""
 
 from __future__ import annotations
 
 import asyncio
 
-from connectors.slack import NAME_CACHE_SIZE, LruCache, SlackConnector
-from tests.capture_bot.servers import BOT_TOKEN, SIGNING_SECRET
+from connectors.profiles import NAME_CACHE_SIZE, DisplayNames, LruCache
+from tests.capture_bot.servers import BOT_TOKEN
 from tests.support.slack_api import SlackApi
 
 
@@ -32,16 +32,15 @@ def test_the_default_size_is_bounded():
     assert 0 < NAME_CACHE_SIZE <= 100_000
 
 
-def test_the_connector_forgets_names_beyond_its_cache():
+def test_the_look_up_forgets_names_beyond_its_cache():
     with SlackApi(bot_token=BOT_TOKEN) as slack:
         users = [f"U0USER{n}" for n in range(5)]
         for user in users:
             slack.add_user(user, user.lower(), f"User {user}")
-        connector = SlackConnector(BOT_TOKEN, None, slack_signing_secret=SIGNING_SECRET,
-                                   slack_api_url=slack.url, name_cache_size=3)
+        look_up = DisplayNames(BOT_TOKEN, slack.url, size=3)
 
         def names(*who):
-            return asyncio.run(_names(connector, who))
+            return asyncio.run(_names(look_up, who))
 
         assert names(*users) == [f"User {user}" for user in users]
         assert names(users[-1]) == [f"User {users[-1]}"]  # cached: no call
@@ -50,5 +49,5 @@ def test_the_connector_forgets_names_beyond_its_cache():
         assert lookups == users + [users[0]]
 
 
-async def _names(connector, users):
-    return [await connector._display_name(SlackApi.team_id, user) for user in users]
+async def _names(look_up, users):
+    return [await look_up.lookup(SlackApi.team_id, user) for user in users]

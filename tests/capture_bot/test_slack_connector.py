@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.capture_bot.conftest import GENERAL_CHANNEL
-from tests.capture_bot.servers import SIGNING_SECRET
+from tests.capture_bot.servers import SIGNING_SECRET, free_port, start_concierge
 from tests.support.slack_api import (
     block_actions,
     message_event,
@@ -278,3 +278,18 @@ def test_a_click_in_a_channel_thread_is_answered_in_that_thread(webhook, slack):
     assert send_interaction_payload(webhook, SIGNING_SECRET, click).status_code == 200
     [post] = slack.wait_for_posts(1, channel=GENERAL_CHANNEL)
     assert post.args["thread_ts"] == root
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN: field required"),
+    ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET: is required unless SLACK_APP_TOKEN"),
+    ({"SLACK_API_URL": "slack.example/api"}, "SLACK_API_URL: must be an http(s) URL"),
+    ({"ACTIONS_TOKEN": "short-secret"}, "ACTIONS_TOKEN"),
+])
+def test_the_concierge_refuses_to_start_naming_the_variable(ports, logs, concierge_model, slack,
+                                                            env, named):
+    with pytest.raises(RuntimeError, match="exited") as failed:
+        start_concierge(free_port(ports), concierge_model, logs, slack.url,
+                        "http://127.0.0.1:9", extra_env=env)
+    assert named in str(failed.value)
+    assert SIGNING_SECRET not in str(failed.value) and "short-secret" not in str(failed.value)

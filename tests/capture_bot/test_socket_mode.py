@@ -12,8 +12,8 @@ import requests
 import yaml
 from rasa.shared.exceptions import InvalidConfigException
 
-from connectors.socket_mode import app_token_from_env
-from tests.capture_bot.servers import BOT_TOKEN, REPO, free_port, start_concierge
+from connectors.settings import load_settings
+from tests.capture_bot.servers import ACTIONS_TOKEN, BOT_TOKEN, REPO, free_port, start_concierge
 from tests.support.slack_api import SlackApi, block_actions, message_event
 from tests.support.slack_socket import SocketModeServer
 
@@ -181,12 +181,23 @@ def test_a_refused_app_token_stops_the_start_naming_the_variable(ports, logs, co
     assert "xapp-1-not-the-right-one" not in str(failed.value)
 
 
-@pytest.mark.parametrize("value", ["xoxb-a-bot-token", "token"])
+SOCKET_MODE = {"SLACK_BOT_TOKEN": BOT_TOKEN, "ACTIONS_TOKEN": ACTIONS_TOKEN,
+               "SLACK_SIGNING_SECRET": ""}
+
+
+@pytest.mark.parametrize("value", ["xoxb-a-bot-token", "xoxp-a-user-one"])
 def test_an_app_token_must_be_an_app_level_token(value):
-    with pytest.raises(InvalidConfigException, match="SLACK_APP_TOKEN must be an app-level"):
-        app_token_from_env({"SLACK_APP_TOKEN": value})
-    assert app_token_from_env({"SLACK_APP_TOKEN": "  "}) is None
-    assert app_token_from_env({"SLACK_APP_TOKEN": APP_TOKEN}) == APP_TOKEN
+    with pytest.raises(InvalidConfigException, match="SLACK_APP_TOKEN: must be an app-level") \
+            as error:
+        load_settings({**SOCKET_MODE, "SLACK_APP_TOKEN": value})
+    assert value not in str(error.value)
+
+
+def test_an_app_token_needs_no_signing_secret():
+    settings = load_settings({**SOCKET_MODE, "SLACK_APP_TOKEN": APP_TOKEN})
+    assert settings.SLACK_APP_TOKEN == APP_TOKEN and settings.SLACK_SIGNING_SECRET
+    with pytest.raises(InvalidConfigException, match="SLACK_SIGNING_SECRET: is required unless"):
+        load_settings({**SOCKET_MODE, "SLACK_APP_TOKEN": "  "})
 
 
 def test_the_socket_mode_manifest_asks_for_what_the_webhook_one_does():

@@ -62,9 +62,10 @@ default NLTK_DATA "$HOME/.cache/faqbot/nltk_data"
 export PUBLISH_API_URL=${PUBLISH_API_URL:-http://$PUBLISH_API_HOST:$PUBLISH_API_PORT}
 # Third-party deprecation warnings would drown the logs of interest.
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
-# Rasa: no telemetry, no training cache, one BLAS thread per process (small pipelines).
-export RASA_TELEMETRY_ENABLED=false RASA_MAX_CACHE_SIZE=0 OMP_NUM_THREADS=1 \
-  OPENBLAS_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+# Rasa's environment (no telemetry, no training cache, one BLAS thread per process), as
+# publish-broker/publish_broker/rasa_env.py writes it.
+rasa_env=$(PYTHONPATH="$repo/publish-broker" "$rasa_python" -m publish_broker.rasa_env)
+while IFS== read -r name value; do export "$name=$value"; done <<<"$rasa_env"
 [ "$BOT_RUNTIME" = process ] || die "BOT_RUNTIME=$BOT_RUNTIME: make run runs bots in a local pool"
 
 show_settings() {

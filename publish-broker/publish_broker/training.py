@@ -1,8 +1,7 @@
 """Trains an owner's bot model inside the (warm) worker process with rasa.model_training.
 
-Rasa's training cache is disabled (``RASA_MAX_CACHE_SIZE=0``: it scans itself on every write and
-breaks under concurrent workers) and so is its telemetry; each training writes into its own
-temporary project directory and the caller's ``out_dir``.
+Rasa runs with the environment of rasa_env.py (no training cache, no telemetry); each training
+writes into its own temporary project directory and the caller's ``out_dir``.
 """
 
 from __future__ import annotations
@@ -17,14 +16,13 @@ from pathlib import Path
 
 from publish_broker.botproject import BotProject, build_project
 from publish_broker.errors import TrainingError
+from publish_broker.rasa_env import RASA_ENV
+from publish_broker.settings import default
 
 logger = logging.getLogger(__name__)
 
 _RASA_ENVIRONMENT = {
-    "RASA_MAX_CACHE_SIZE": "0",
-    "RASA_TELEMETRY_ENABLED": "false",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
+    **RASA_ENV,
     "LOG_LEVEL": "WARNING",  # Rasa's own variable; WARNING also turns off its progress bars
 }
 # Expected with our design: FaqMatcher plays the response selector Rasa looks for by class;
@@ -51,7 +49,7 @@ class TrainedModel:
 class Trainer:
     """Turns a published version into a Rasa model archive."""
 
-    def __init__(self, paraphrases_per_topic: int = 10) -> None:
+    def __init__(self, paraphrases_per_topic: int = default("PARAPHRASES_PER_TOPIC")) -> None:
         """``paraphrases_per_topic`` caps a topic's training examples (the owner's phrasings
         are always kept). When a bot says "I don't know" is the matcher's own, calibrated per
         bot (publish_broker.matcher).

@@ -17,6 +17,8 @@ from typing import Dict, Optional
 
 import requests
 
+from publish_broker.rasa_env import RASA_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 BOT_DIR = REPO / "capture-bot"
 ACTIONS_DIR = REPO / "capture-actions"
@@ -25,9 +27,7 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-concierge"
 ACTIONS_TOKEN = "test-actions-token-0123456789"
 
-QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "RASA_MAX_CACHE_SIZE": "0",
-             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-             "TQDM_DISABLE": "1"}
+QUIET_ENV = {**RASA_ENV, "TQDM_DISABLE": "1"}
 
 
 def free_port(taken: Optional[set] = None) -> int:

@@ -19,18 +19,12 @@ from collections.abc import Callable
 
 from publish_broker.errors import DeployError
 from publish_broker.modelfiles import digest_of
+from publish_broker.rasa_env import RASA_ENV
 
 logger = logging.getLogger(__name__)
 
-# Bots never train (no cache) and run a small pipeline (one BLAS thread is faster, not slower).
-BOT_ENV = {
-    "RASA_MAX_CACHE_SIZE": "0",
-    "RASA_TELEMETRY_ENABLED": "false",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-}
+# What every bot and pool process gets (rasa_env.py).
+BOT_ENV = RASA_ENV
 
 
 class BotApi:

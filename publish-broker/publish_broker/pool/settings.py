@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 from pydantic import Field
 
-from publish_broker.settings import EnvSettings, load
+from publish_broker.settings import EnvSettings, default, load
 
 
 class PoolSettings(EnvSettings):
@@ -17,7 +17,8 @@ class PoolSettings(EnvSettings):
     POOL_MODELS_DIR: Path = Path("/models")
     POOL_HOST: str = "0.0.0.0"
     POOL_PORT: int = Field(5005, ge=1, le=65535)
-    POOL_MEMORY_BUDGET_MB: int = Field(512, gt=0)
+    # The broker passes its own (the same setting) to the pools it starts.
+    POOL_MEMORY_BUDGET_MB: int = Field(default("POOL_MEMORY_BUDGET_MB"), gt=0)
     POOL_IDLE_EVICT_S: float = Field(3600.0, gt=0)
     POOL_THREADS: int = Field(2, gt=0)
 

@@ -32,6 +32,7 @@ from publish_broker.modelfiles import (
 )
 from publish_broker.runtime.base import BotKey, BotRuntime, Deployment
 from publish_broker.runtime.rasa_client import BOT_ENV, BotApi
+from publish_broker.settings import default
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class DockerRuntime(BotRuntime):
         models_volume: str,
         models_dir_in_broker: Path,
         publish_ports: bool = False,
-        mem_limit: str = "1g",
+        mem_limit: str = default("BOT_MEMORY_LIMIT"),
         labels: Mapping[str, str] | None = None,
         start_timeout: float = 180.0,
         load_timeout: float = 60.0,

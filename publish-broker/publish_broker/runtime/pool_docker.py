@@ -40,11 +40,11 @@ from publish_broker.runtime.docker import (
 )
 from publish_broker.runtime.pool_base import PoolRuntime
 from publish_broker.runtime.rasa_client import BOT_ENV
+from publish_broker.settings import default
 
 logger = logging.getLogger(__name__)
 
 POOL_PORT = 5005
-POOL_PREFIX = "faqbot-pool-"
 _ASSIGNMENT = "pool"
 _MODELS_IN_POOL = "/models"
 _POOL_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
@@ -62,12 +62,12 @@ class PoolDockerRuntime(PoolRuntime):
         models_volume: str,
         models_dir_in_broker: Path,
         publish_ports: bool = False,
-        owners_per_pool: int = 1000,
-        mem_limit: str = "1g",
-        memory_budget_mb: int = 512,
-        cpus: float = 1.0,
+        owners_per_pool: int = default("POOL_OWNERS"),
+        mem_limit: str = default("BOT_MEMORY_LIMIT"),
+        memory_budget_mb: int = default("POOL_MEMORY_BUDGET_MB"),
+        cpus: float = default("POOL_CPUS"),
         pids_limit: int = 64,
-        name_prefix: str = POOL_PREFIX,
+        name_prefix: str = default("POOL_NAME_PREFIX"),
         labels: Mapping[str, str] | None = None,
         start_timeout: float = 60.0,
         load_timeout: float = 30.0,

@@ -34,6 +34,7 @@ from publish_broker.runtime.local import (
 )
 from publish_broker.runtime.pool_base import PoolRuntime
 from publish_broker.runtime.rasa_client import BOT_ENV
+from publish_broker.settings import default
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class PoolProcessRuntime(PoolRuntime):
         self,
         models_dir: Path,
         auth_token: str,
-        port: int = 5090,
+        port: int = default("POOL_PORT"),
         host: str = "127.0.0.1",
         python_executable: str = sys.executable,
         memory_budget_mb: int | None = None,

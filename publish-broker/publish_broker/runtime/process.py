@@ -33,6 +33,7 @@ from publish_broker.runtime.local import (
     write_json,
 )
 from publish_broker.runtime.rasa_client import BOT_ENV, BotApi
+from publish_broker.settings import default
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class ProcessRuntime(BotRuntime):
         auth_token: str,
         python_executable: str = sys.executable,
         host: str = "127.0.0.1",
-        port_range: tuple[int, int] = (5100, 5399),
+        port_range: tuple[int, int] = default("BOT_PORT_RANGE"),
         start_timeout: float = 120.0,
         load_timeout: float = 60.0,
         stop_on_close: bool = False,

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from publish_broker.bot_server import BotSettings
 from publish_broker.notify import SlackNotifier, count, escape, failed_message, live_message
 from publish_broker.pool.settings import PoolSettings, load_pool_settings
 from publish_broker.settings import Settings, SettingsError, load_settings
@@ -108,7 +109,8 @@ READ_BY_LIBRARIES = {"NLTK_DATA"}
 
 
 @pytest.mark.parametrize("section, settings", [("publish-broker", Settings),
-                                               ("The bot pool", PoolSettings)])
+                                               ("The bot pool", PoolSettings),
+                                               ("A per-owner Rasa bot", BotSettings)])
 def test_the_readme_table_is_the_settings_class(section, settings):
     assert documented_settings(section) - READ_BY_LIBRARIES == set(settings.__fields__)
 

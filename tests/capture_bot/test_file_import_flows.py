@@ -164,6 +164,6 @@ def test_export_while_adding_a_topic_goes_back_to_the_question(webhook, slack, p
     publish_api.call("POST", f"/v1/users/{TEAM}/U0NOAH/topics",
                      json={"question": "Who orders lunch?", "answer": "Sam."})
     assert "What is the question" in dm.say("add a new topic")
-    reply = dm.say("export my topics", replies=2)
+    reply = dm.say("export my topics", replies=3)
     assert "Here is your topic as a CSV file" in reply and "What is the question" in reply
     assert exported_file(slack, "U0NOAH", 0).name == "topics.csv"

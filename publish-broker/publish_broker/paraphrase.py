@@ -184,7 +184,8 @@ def _pos_evidence(word: str) -> dict[str, float]:
         if lemma is None:
             continue
         senses = wordnet.synsets(lemma, pos=pos)
-        counts = [lem.count() + 1 for s in senses for lem in s.lemmas() if lem.name() == lemma]
+        counts = [_lemma_count(lem) + 1 for s in senses for lem in s.lemmas()
+                  if lem.name() == lemma]
         if counts:
             evidence[pos] = float(sum(counts))
     return evidence
@@ -219,11 +220,30 @@ def _synonyms(lemma: str, pos: str) -> tuple[str, ...]:
         for lem in synset.lemmas():
             name = lem.name().replace("_", " ")
             if name.lower() != lemma and name.islower() and name.replace(" ", "").isalpha():
-                ranked.append((sense_rank, -lem.count(), name))
+                ranked.append((sense_rank, -_lemma_count(lem), name))
     unique: dict[str, None] = {}
     for _, _, name in sorted(ranked):
         unique.setdefault(name, None)
     return tuple(unique)
+
+
+def _lemma_count(lemma) -> int:
+    """``lemma.count()`` (its tagged-corpus frequency), read from a table in memory: NLTK
+    binary-searches ``cntlist.rev`` on disk at every call, 60 % of a paraphrase's time."""
+    return _sense_counts().get(lemma.key(), 0)
+
+
+@functools.cache
+def _sense_counts() -> dict[str, int]:
+    """WordNet's ``cntlist.rev`` (``<sense key> <sense number> <count>`` lines, ~30,000) as
+    sense key → count, read once per process (~1 MB)."""
+    counts = {}
+    with _wordnet().open("cntlist.rev") as lines:
+        for line in lines:
+            key, _, rest = line.strip().partition(" ")
+            if rest:
+                counts[key] = int(rest.rsplit(" ", 1)[-1])
+    return counts
 
 
 @functools.cache

@@ -178,3 +178,14 @@ def _run_with_hashseed(script: str, seed: str) -> list:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("word", ["book", "reset", "card", "open", "transfer", "pin", "fee"])
+def test_sense_counts_read_once_are_nltks_counts(word):
+    from publish_broker.paraphrase import _lemma_count
+
+    lemmas = [lemma for synset in wordnet.synsets(word) for lemma in synset.lemmas()]
+
+    assert lemmas
+    assert [_lemma_count(lemma) for lemma in lemmas] == [lemma.count() for lemma in lemmas]
+    assert any(lemma.count() > 0 for lemma in lemmas)

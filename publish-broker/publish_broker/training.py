@@ -1,11 +1,17 @@
-"""Trains an owner's bot model inside the (warm) worker process with rasa.model_training.
+"""Trains an owner's bot model inside the (warm) worker process with Rasa's training graph.
 
+The generated project (publish_broker.botproject) is handed to Rasa from memory
+(publish_broker.project_importer) and trained as ``rasa train`` trains a project without stories:
+the NLU graph, every component trained (``force_training``), packaged as a Rasa model archive.
 Rasa runs with the environment of rasa_env.py (no training cache, no telemetry); each training
-writes into its own temporary project directory and the caller's ``out_dir``.
+writes into its own temporary storage and the caller's ``out_dir``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import logging
 import os
 import tempfile
@@ -13,6 +19,8 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from publish_broker.botproject import BotProject, build_project
 from publish_broker.errors import TrainingError
@@ -59,6 +67,7 @@ class Trainer:
         if paraphrases_per_topic < 1:
             raise ValueError(f"paraphrases_per_topic must be >= 1, got {paraphrases_per_topic}")
         self.paraphrases_per_topic = paraphrases_per_topic
+        self._last_project: tuple[str, BotProject] | None = None
         configure_rasa_environment()
 
     def warm_up(self) -> None:
@@ -89,18 +98,24 @@ class Trainer:
         return model
 
     def _project(self, version: dict) -> BotProject:
-        return build_project(version, self.paraphrases_per_topic)
+        # A publish asks for the digest, then trains the same version: build it (and run
+        # WordNet over it) once.
+        key = json.dumps(version, sort_keys=True, default=str)
+        last = self._last_project
+        if last is None or last[0] != key:
+            last = self._last_project = (key, build_project(version, self.paraphrases_per_topic))
+        return last[1]
 
 
 def train_project(project: BotProject, out_dir: Path) -> TrainedModel:
-    """Trains a generated project into ``out_dir/<digest>.tar.gz``.
+    """Trains a generated project into ``out_dir/<digest>.tar.gz``, from memory
+    (publish_broker.project_importer); ``project.write`` gives the same project as files for
+    ``rasa train``.
 
     Raises TrainingError if Rasa rejects the project, OSError if files cannot be written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="faqbot-project-") as project_dir:
-        project.write(Path(project_dir))
-        path = _run_rasa(Path(project_dir), out_dir, model_name=project.digest)
+    path = _run_rasa(project, out_dir / f"{project.digest}.tar.gz")
     return TrainedModel(path=path, digest=project.digest)
 
 
@@ -119,25 +134,27 @@ def configure_rasa_environment() -> None:
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
 
 
-def _run_rasa(project_dir: Path, out_dir: Path, model_name: str) -> Path:
-    """Runs Rasa's training; raises TrainingError for its SystemExit, errors or missing model."""
-    import rasa.model_training
+def _run_rasa(project: BotProject, path: Path) -> Path:
+    """Runs Rasa's training graph; raises TrainingError for its SystemExit, errors or a
+    missing model."""
+    from rasa.model_training import _train_graph
+    from rasa.shared.data import TrainingType
     from rasa.shared.exceptions import RasaException
 
+    from publish_broker.project_importer import project_importer
+
     try:
-        with warnings.catch_warnings():
+        # Rasa prints "Your Rasa model is trained..." on stdout, which Celery logs as a warning.
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.filterwarnings("ignore", message=_EXPECTED_WARNINGS)
-            result = rasa.model_training.train(
-                domain=str(project_dir / "domain.yml"),
-                config=str(project_dir / "config.yml"),
-                training_files=[str(project_dir / "data")],
-                output=str(out_dir),
-                force_training=True,
-                fixed_model_name=model_name,
-            )
-    except (SystemExit, RasaException) as exc:
+            # What rasa.model_training.train runs once it has read the files and found no
+            # stories (Rasa pinned in constraints/): the NLU part of the graph, packaged.
+            result = _train_graph(project_importer(project), training_type=TrainingType.NLU,
+                                  output_path=str(path.parent), fixed_model_name=path.name,
+                                  force_full_training=True)
+    except (SystemExit, RasaException, KeyError, TypeError, yaml.YAMLError) as exc:
         logger.warning("Rasa rejected the generated project: %r", exc)
         raise TrainingError("The bot could not be trained from these topics.") from exc
-    if result.code != 0 or not result.model:
+    if result.code != 0 or not result.model or not Path(result.model).is_file():
         raise TrainingError("The bot could not be trained from these topics.")
     return Path(result.model)

@@ -5,13 +5,18 @@ import copy
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 from rasa.core.agent import Agent
+from rasa.shared.data import TrainingType
+from rasa.shared.exceptions import RasaException
+from rasa.shared.importers.importer import TrainingDataImporter
 
-from publish_broker.botproject import FALLBACK_TEXT, BotProject, build_project
+from publish_broker.botproject import BotProject, build_project
 from publish_broker.errors import TrainingError
+from publish_broker.project_importer import project_importer
 from publish_broker.training import Trainer, train_project
 from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS, faq_version
 
@@ -58,12 +63,17 @@ def test_an_unrelated_question_falls_back(agent, question):
     assert _parse(agent, question)["intent"]["name"] == "nlu_fallback"
 
 
-def test_the_bot_says_its_answer_or_i_dont_know(agent):
-    answered = asyncio.run(agent.handle_text("how do I reserve a meeting room", sender_id="a"))
-    unknown = asyncio.run(agent.handle_text("What is the capital of France?", sender_id="a"))
+def test_the_model_is_nlu_only_with_the_answers_in_its_domain(agent, three_topic_model):
+    # Bots are only asked through /model/parse: no policies, rules or dialogue to train or load.
+    with tarfile.open(three_topic_model.path) as archive:
+        components = {Path(name).parts[1] for name in archive.getnames()
+                      if name.startswith("components/") and len(Path(name).parts) > 1}
 
-    assert [m["text"] for m in answered] == ["Rooms are booked in the calendar app."]
-    assert [m["text"] for m in unknown] == [FALLBACK_TEXT]
+    assert agent.processor.model_metadata.training_type == TrainingType.NLU
+    assert agent.processor.model_metadata.core_target is None
+    assert not [name for name in components if "Policy" in name]
+    domain = agent.processor.model_metadata.domain
+    assert domain.responses["utter_faq/t2"] == [{"text": "Rooms are booked in the calendar app."}]
 
 
 def test_same_version_same_digest_whatever_topic_order(trainer, three_topic_model):
@@ -124,18 +134,40 @@ def test_an_invalid_version_is_a_training_error(trainer, tmp_path, version):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rasa_rejecting_the_project_is_a_training_error_not_systemexit(tmp_path):
+def test_rasa_rejecting_the_project_is_a_training_error(tmp_path):
     files = dict(build_project(faq_version(1), 3).files)
-    # A rule reading a slot the domain does not define: Rasa calls sys.exit(1) for this.
-    files["data/rules.yml"] = (
-        "version: '3.1'\nrules:\n- rule: r\n  steps:\n  - intent: faq\n"
-        "  - slot_was_set:\n    - undefined_slot: true\n  - action: utter_faq\n"
-    )
+    files["config.yml"] = files["config.yml"].replace("FallbackClassifier", "NoSuchClassifier")
 
     with pytest.raises(TrainingError) as raised:
         train_project(BotProject(files), tmp_path)
 
-    assert isinstance(raised.value.__cause__, SystemExit)
+    assert isinstance(raised.value.__cause__, RasaException)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rasa_trains_from_memory_exactly_what_it_would_read_from_the_files(tmp_path):
+    version = {**faq_version(3), "dismissed_questions": ["What is the capital of France?"]}
+    project = build_project(version, 10)
+    project.write(tmp_path)
+    from_files = TrainingDataImporter.load_from_config(
+        str(tmp_path / "config.yml"), str(tmp_path / "domain.yml"), [str(tmp_path / "data")])
+    from_memory = project_importer(project)
+
+    assert from_memory.get_config() == from_files.get_config()
+    assert from_memory.get_domain().as_dict() == from_files.get_domain().as_dict()
+    ours, rasas = from_memory.get_nlu_data(), from_files.get_nlu_data()
+    assert [m.as_dict() for m in ours.intent_examples] == \
+        [m.as_dict() for m in rasas.intent_examples]
+    assert len(ours.intent_examples) > 3
+    assert ours.responses == rasas.responses
+
+
+def test_a_publish_builds_its_project_once(trainer):
+    # The pipeline asks for the digest, then trains: WordNet runs over the topics once.
+    version = faq_version(3)
+
+    assert trainer._project(version) is trainer._project(copy.deepcopy(version))
+    assert trainer._project(faq_version(2)) is not trainer._project(version)
 
 
 def test_odd_topic_ids_and_text_train_and_answer(trainer, tmp_path):

@@ -35,27 +35,33 @@ Measured, against one real pool process (``python -m publish_broker.pool``):
 
 from __future__ import annotations
 
-import argparse
-import csv
-import hashlib
-import io
-import json
-import multiprocessing
 import os
-import random
-import statistics
-import subprocess
-import sys
-import tarfile
-import tempfile
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from pathlib import Path
 
-import numpy as np
-import psutil
-import requests
+# One BLAS thread per process, as the worker and the pool have (training.py, runtime BOT_ENV):
+# the fits are small matrices, and the model builders already run one process per core.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tarfile  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+import requests  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "publish-broker"), str(REPO / "capture-actions"),

@@ -201,6 +201,8 @@ def test_metrics_are_in_prometheus_text_format(pool):
     assert metrics["faqbot_pool_loads_total"] >= 1
     assert metrics['faqbot_pool_ask_seconds_count{outcome="faq"}'] >= 1
     assert "faqbot_pool_evictions_total" in metrics
+    # Every ask's question went through an encoder pass (publish_broker.pool.batching).
+    assert metrics["faqbot_pool_encode_batch_size_sum"] >= 1
 
 
 def test_the_pool_imports_neither_rasa_nor_tensorflow():

@@ -13,7 +13,8 @@ of a Rasa bot (the action server's bot_client, the broker's rasa_client.BotApi) 
 ``GET /health`` is open (health checks); every other route needs the bot token, as
 ``?token=`` (what Rasa clients send) or ``Authorization: Bearer``. ``GET /metrics`` is in
 Prometheus' text format. No access log: Rasa clients put the token in the query string.
-Model loads and asks run in a small thread pool, so a load never stalls other owners' asks.
+Model loads and asks run in a small thread pool, so a load never stalls other owners' asks;
+the questions of concurrent asks are encoded together (publish_broker.pool.batching).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from publish_broker.encoder import load_encoder
 from publish_broker.errors import BadRequest, BotNotFound, ModelUnreadable
 from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name, store_id
+from publish_broker.pool.batching import EncodeBatcher
 from publish_broker.pool.metrics import CONTENT_TYPE, PoolMetrics
 from publish_broker.pool.registry import BotRegistry
 
@@ -51,6 +54,8 @@ def create_app(bots: BotRegistry, token: str, threads: int = 2, name: str = "faq
     app.ctx.bots, app.ctx.token = bots, token
     app.ctx.metrics = PoolMetrics(bots)
     app.ctx.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pool")
+    app.ctx.batcher = EncodeBatcher(_encode, app.ctx.executor, passes=threads,
+                                    observe=app.ctx.metrics.encode_batches.observe)
     _routes(app)
     _error_handlers(app)
     app.register_listener(_start_sweeper, "after_server_start")
@@ -95,6 +100,7 @@ async def _parse(request: Request, bot: str):
         raise BadRequest(f"'text' is longer than {MAX_TEXT_CHARS} characters")
     started, outcome = time.perf_counter(), "error"
     try:
+        await request.app.ctx.batcher.encoded(text)  # the parse finds its vector cached
         parse = await _in_thread(request, request.app.ctx.bots.parse, bot, text)
         outcome = parse["intent"]["name"]
         return response.json(parse)
@@ -121,6 +127,10 @@ async def _status(request: Request, bot: str):
 async def _delete(request: Request, bot: str):
     request.app.ctx.bots.unload(bot)
     return response.empty()
+
+
+def _encode(texts: list[str]) -> None:
+    load_encoder().encode(texts)
 
 
 def _status_body(digest: str) -> dict[str, Any]:

@@ -45,17 +45,17 @@ class ActionPreviewFileImport(GuardedAction):
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
         file_id = _file_id(tracker)
-        shared = await _download(dispatcher, file_id, user)
-        if shared is None:
+        upload = await _download(dispatcher, file_id, user)
+        if upload is None:
             return []
         events = await ensure_owner(tracker, user)
-        report = await _import(dispatcher, shared, user, dry_run=True)
+        report = await _import(dispatcher, upload, user, dry_run=True)
         if report is None:
             return events
         if report.get("errors"):
-            say(dispatcher, messages.import_problems(shared.name, report["errors"]))
+            say(dispatcher, messages.import_problems(upload.name, report["errors"]))
         else:
-            say(dispatcher, messages.import_preview(shared.name, report),
+            say(dispatcher, messages.import_preview(upload.name, report),
                 [messages.import_button(str(file_id)), messages.IMPORT_BUTTONS_CANCEL])
         return events
 
@@ -68,14 +68,14 @@ class ActionFileImport(GuardedAction):
 
     async def body(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    user: SlackUser) -> List[EventType]:
-        shared = await _download(dispatcher, _file_id(tracker), user)
-        if shared is None:
+        upload = await _download(dispatcher, _file_id(tracker), user)
+        if upload is None:
             return []
         events = await ensure_owner(tracker, user)
-        report = await _import(dispatcher, shared, user, dry_run=False)
+        report = await _import(dispatcher, upload, user, dry_run=False)
         if report is not None:
             logger.info("%s imported a file: %s", user.key, messages.import_counts(report))
-            say(dispatcher, messages.imported(shared.name, report), messages.MAIN_BUTTONS[1:3])
+            say(dispatcher, messages.imported(upload.name, report), messages.MAIN_BUTTONS[1:3])
         return events
 
 
@@ -111,14 +111,14 @@ def _name_in(error: SlackFileError) -> str:
     return error.name or "that file"
 
 
-async def _import(dispatcher: CollectingDispatcher, shared: SharedFile, user: SlackUser,
+async def _import(dispatcher: CollectingDispatcher, upload: SharedFile, user: SlackUser,
                   dry_run: bool) -> Optional[Dict[str, Any]]:
     """publish-api's report, or None once the user has been told the file's problems."""
     try:
         return await shared.blocking(shared.publish_api().import_topics, user.team_id,
-                                      user.user_id, shared.data, shared.media_type, dry_run)
+                                      user.user_id, upload.data, upload.media_type, dry_run)
     except Rejected as error:
-        say(dispatcher, _refusal(shared.name, error))
+        say(dispatcher, _refusal(upload.name, error))
     return None
 
 

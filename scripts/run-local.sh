@@ -205,9 +205,10 @@ wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" 60
 ready bot-pool "http://127.0.0.1:$POOL_PORT"
 # The broker and the action server call publish-api with tokens of their own (API_TOKEN in
 # their environment), which reach only the routes each needs.
-# Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none.
+# Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none. The pool
+# (prefork, one child, which enforces the tasks' time limits) is the app's own setting.
 start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API_TOKEN="$BROKER_API_TOKEN" \
-  "$rasa_python" -m celery -A publish_broker.celery_app worker --beat --pool solo --loglevel INFO \
+  "$rasa_python" -m celery -A publish_broker.make_celery worker --beat --loglevel INFO \
   --without-gossip --without-mingle --without-heartbeat --hostname "run-local@%h"
 # rasa-sdk (behind ACTIONS_TOKEN) listens on all interfaces unless SANIC_HOST says otherwise.
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \
@@ -219,7 +220,8 @@ if $playground; then
   wait_ready playground "http://127.0.0.1:$PLAYGROUND_PORT/health" 60
   ready playground "http://127.0.0.1:$PLAYGROUND_PORT (Slack stand-in: $SLACK_API_URL)"
 fi
-wait_ready publish-broker "log: ready." 180
+# Ready once its child has imported Rasa and trained once (the first publish is then warm).
+wait_ready publish-broker "log:publish-broker worker is warm" 300
 ready publish-broker "queue $PUBLISH_QUEUE on ${BROKER_URL%%:*}"
 wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
 ready capture-actions "http://127.0.0.1:$ACTIONS_PORT"

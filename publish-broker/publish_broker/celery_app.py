@@ -1,22 +1,47 @@
-"""The Celery application of the broker: `celery -A publish_broker.celery_app worker`."""
+"""The broker's Celery application, built by `create_app`; make_celery.py is the worker's entry
+point (`celery -A publish_broker.make_celery worker`).
+
+The worker is Celery's prefork pool with one child. The main process takes messages, answers
+`inspect ping`, runs beat's sweep and enforces the time limits; the child runs one task at a time
+(training is CPU-bound) and is the only process that imports Rasa and TensorFlow, so a task over
+its hard limit is killed with its child and a fresh child takes the next task. Each child warms up
+before its first task (`worker_process_init`), so no publish pays Rasa's imports. A child that
+cannot warm up ends the whole worker with the reason in the log: respawning it would fail again.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import time
+from functools import partial
 
-from celery import Celery
-from celery.signals import worker_process_init
+from celery import Celery, platforms
+from celery.signals import worker_init, worker_process_init
+from celery.worker import WorkController
 from kombu import Queue
 
 from .errors import PublishFailed
+from .settings import Settings
 from .worker import settings, warm_up
 
 logger = logging.getLogger(__name__)
 
+# The main process waits a little longer than WARM_UP_TIMEOUT_S for a child before killing it, so
+# that the child's own deadline, which names the problem, comes first.
+_MAIN_PROCESS_GRACE_S = 30
+# What a child sends the main process when it cannot warm up. Celery leaves SIGUSR2 alone unless
+# CELERY_RDBSIG asks for its remote debugger.
+CHILD_CANNOT_START = signal.SIGUSR2
 
-def make_celery() -> Celery:
-    config = settings()
+
+def create_app(config: Settings | None = None) -> Celery:
+    """The broker's Celery app, configured from `config` (default: the environment's settings).
+
+    Raises SettingsError (naming the variable) when the environment's settings are invalid.
+    """
+    config = config or settings()
     app = Celery("publish_broker", broker=config.BROKER_URL, include=["publish_broker.tasks"])
     app.conf.update(
         task_serializer="json", accept_content=["json"], result_backend=None,
@@ -26,15 +51,20 @@ def make_celery() -> Celery:
         # Ack after the work, one message at a time: a worker killed mid-task gives its job back.
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # A pool of child processes is what lets Celery enforce time limits (the solo pool
+        # cannot interrupt a task); one child, as training is CPU-bound: scale with workers.
+        worker_pool="prefork", worker_concurrency=1,
+        worker_proc_alive_timeout=config.WARM_UP_TIMEOUT_S + _MAIN_PROCESS_GRACE_S,
         # Below publish-api's job lease, so a hung task ends before another may take its job.
-        # Enforced by the prefork pool; the solo pool (make run, compose) cannot interrupt a task.
         task_soft_time_limit=config.TASK_SOFT_TIME_LIMIT_S,
         task_time_limit=config.TASK_TIME_LIMIT_S,
+        task_annotations={name: {"max_retries": config.TASK_MAX_RETRIES}
+                          for name in ("publish_broker.publish", "publish_broker.question_digest")},
         broker_transport_options=_confirmed_publishing(config.BROKER_URL),
-        # `worker -B` runs the sweep: a job whose worker was killed (its message lost on the
+        # `worker --beat` runs the sweep: a job whose worker was killed (its message lost on the
         # SQLite transport) is failed and its owner told, without waiting for their next
         # publish. Kept in memory: an interval needs no schedule file, and a second beat (two
-        # workers with -B) only sweeps twice, which changes nothing.
+        # workers with --beat) only sweeps twice, which changes nothing.
         beat_scheduler="celery.beat:Scheduler",
         beat_schedule={"sweep-jobs": {
             "task": "publish_broker.sweep", "schedule": config.SWEEP_INTERVAL_S,
@@ -49,18 +79,50 @@ def _confirmed_publishing(broker_url: str) -> dict:
     return {"confirm_publish": True} if broker_url.startswith(("amqp", "pyamqp")) else {}
 
 
-app = make_celery()
+class WarmUpTooLong(Exception):
+    """A child's warm-up outlasted WARM_UP_TIMEOUT_S."""
 
 
 @worker_process_init.connect
 def _warm(**_kwargs) -> None:
-    # Celery only logs a failing signal handler: a worker that cannot train (bad settings, no
-    # WordNet, a broken install) would then take jobs and fail each one. Refuse to start instead.
+    # Celery only logs a failing signal handler, and replaces a child that exits: a worker that
+    # cannot train (no WordNet, a broken install, the bots' pool not starting) would then take
+    # jobs and fail each one, or restart its child forever. End the whole worker instead.
+    previous = signal.signal(signal.SIGALRM, _too_long)
+    signal.setitimer(signal.ITIMER_REAL, settings().WARM_UP_TIMEOUT_S)
     try:
         warm_up()
     except Exception as exc:
         logger.critical("publish-broker cannot start: %s", _reason(exc))
-        os._exit(3)
+        _end_worker()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _too_long(_signum, _frame) -> None:
+    raise WarmUpTooLong(f"warming up took longer than WARM_UP_TIMEOUT_S "
+                        f"({settings().WARM_UP_TIMEOUT_S:g} s)")
+
+
+def _end_worker() -> None:
+    # Were this child to exit, the main process would fork another at once; it is terminated
+    # with the worker instead (and should that not come, it exits and another child tries).
+    os.kill(os.getppid(), CHILD_CANNOT_START)
+    time.sleep(60)
+    os._exit(3)
+
+
+@worker_init.connect
+def _watch_children(sender: WorkController, **_kwargs) -> None:
+    platforms.signals[CHILD_CANNOT_START.name] = partial(_child_cannot_start, sender)
+
+
+def _child_cannot_start(worker: WorkController, *_signal) -> None:
+    # Celery's cold shutdown (as on SIGQUIT) terminates the pool, children included, and does not
+    # replace them; but it exits with the worker's exit code, which would say success.
+    worker.exitcode = 1
+    os.kill(os.getpid(), signal.SIGQUIT)
 
 
 def _reason(exc: Exception) -> str:

@@ -64,14 +64,8 @@ class Publisher:
         return "live"
 
     def fail(self, job: dict, reason: str, claim: str | None = None) -> str:
-        """Record the failure and tell the owner; the live version keeps answering.
-
-        Raises JobClosed (already final or taken over), ApiUnavailable, ApiRejected.
-        """
-        logger.warning("job %s failed: %s", job["id"], reason)
-        self.api.transition(job["id"], "failed", claim=claim, error=reason)
-        self.notifier.tell(job["user_id"], notify.failed_message(reason))
-        return "failed"
+        """See `fail_job`."""
+        return fail_job(self.api, self.notifier, job, reason, claim)
 
     def _build_and_deploy(self, step: Step, job_id: int, version: dict) -> None:
         key = BotKey(version["team_id"], version["user_id"])
@@ -108,3 +102,15 @@ class Publisher:
         self.runtime.stop(key)
         step("live", endpoint=None, model_digest=None)
         self.notifier.tell(key.user_id, notify.retired_message())
+
+
+def fail_job(api: PublishApiClient, notifier: SlackNotifier, job: dict, reason: str,
+             claim: str | None = None) -> str:
+    """Record the failure and tell the owner; the live version keeps answering.
+
+    Raises JobClosed (already final or taken over), ApiUnavailable, ApiRejected.
+    """
+    logger.warning("job %s failed: %s", job["id"], reason)
+    api.transition(job["id"], "failed", claim=claim, error=reason)
+    notifier.tell(job["user_id"], notify.failed_message(reason))
+    return "failed"

@@ -69,6 +69,8 @@ class Settings(EnvSettings):
     TASK_MAX_RETRIES: int = Field(40, gt=0)
     TASK_SOFT_TIME_LIMIT_S: float = Field(480.0, gt=0)
     TASK_TIME_LIMIT_S: float = Field(540.0, gt=0)
+    # How long a worker's child may take to import Rasa, train once and start the bots' pool.
+    WARM_UP_TIMEOUT_S: float = Field(300.0, gt=0)
     # How often the worker's beat asks publish-api to fail jobs whose worker is gone.
     SWEEP_INTERVAL_S: float = Field(60.0, gt=0)
 

@@ -2,23 +2,30 @@
 
 Retries are Celery's own. Transient errors (publish-api or the Docker engine unreachable) and
 owner_busy (another job of the owner, or another task, holds the lease) are retried with
-exponential backoff and full jitter, capped at RETRY_BACKOFF_MAX_S, up to TASK_MAX_RETRIES times:
-with the defaults ~17 minutes on average, longer than a job's lease in publish-api (JOB_LEASE_S,
-10 minutes), after which a stuck job stops blocking its owner. Once retries are used up, at the
-soft time limit, or on any unexpected error, `PublishTask.on_failure` fails the job in plain
-words. A request publish-api refuses (an unexpected 4xx) is a bug no retry mends: the message is
-rejected without requeueing, so RabbitMQ dead-letters it (or drops it without a policy).
+exponential backoff and full jitter, capped at RETRY_BACKOFF_MAX_S, up to TASK_MAX_RETRIES times
+(celery_app.py sets it from the settings): with the defaults ~17 minutes on average, longer than a
+job's lease in publish-api (JOB_LEASE_S, 10 minutes), after which a stuck job stops blocking its
+owner. Once retries are used up, at the soft time limit, or on any unexpected error,
+`PublishTask.on_failure` fails the job in plain words; at the hard time limit the child running
+the task is killed, and `PublishRequest.on_timeout`, in the worker's main process, fails it. A
+request publish-api refuses (an unexpected 4xx) is a bug no retry mends: the message is rejected
+without requeueing, so RabbitMQ dead-letters it (or drops it without a policy).
+
+The tasks are `shared_task`s: they bind to the app that make_celery.py builds.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
-from celery import Task
+from celery import Task, shared_task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
+from celery.worker.request import Request
 
 from . import notify
-from .celery_app import app
+from .api_client import PublishApiClient
 from .errors import (
     ApiRejected,
     ApiUnavailable,
@@ -27,7 +34,8 @@ from .errors import (
     OwnerBusy,
     RuntimeUnavailable,
 )
-from .pipeline import UNEXPECTED_FAILURE
+from .notify import SlackNotifier
+from .pipeline import UNEXPECTED_FAILURE, fail_job
 from .questions import send_digest
 from .worker import publisher, settings
 
@@ -39,13 +47,30 @@ GAVE_UP = "publishing timed out waiting for another service. Please try again."
 TOO_LONG = "building your bot took too long, so it was stopped. Please try again."
 
 
+class PublishRequest(Request):
+    """A publish task's request, in the worker's main process, which outlives the child that a
+    hard time limit kills: that child cannot fail its job, so the request does."""
+
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        super().on_timeout(soft, timeout)
+        if soft:
+            return  # the task itself gets SoftTimeLimitExceeded and fails its job
+        if self.worker_pid:
+            # Celery kills the child after this returns: first, so that it cannot move the job
+            # on (to live, say) once the job is failed.
+            os.kill(self.worker_pid, signal.SIGKILL)
+        _fail_from_main_process(self.args[0], TOO_LONG, self.id)
+
+
 class PublishTask(Task):
     """Fails the job when the task fails (retries used up, time limit, a bug): never silently."""
+
+    Request = PublishRequest
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         if isinstance(exc, TRANSIENT):
             reason = GAVE_UP
-        elif isinstance(exc, SoftTimeLimitExceeded):
+        elif _timed_out(exc):
             reason = TOO_LONG
         else:
             logger.error("job %s failed unexpectedly", args[0], exc_info=exc)
@@ -53,9 +78,18 @@ class PublishTask(Task):
         _fail(args[0], reason, task_id)
 
 
-@app.task(name="publish_broker.publish", bind=True, base=PublishTask, acks_late=True,
-          autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=RETRY_BACKOFF_MAX_S,
-          retry_jitter=True, max_retries=settings().TASK_MAX_RETRIES)
+def _timed_out(exc: BaseException | None) -> bool:
+    # Rasa wraps what interrupts its training (GraphComponentException from SoftTimeLimitExceeded).
+    while exc is not None:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+@shared_task(name="publish_broker.publish", bind=True, base=PublishTask, acks_late=True,
+             autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=RETRY_BACKOFF_MAX_S,
+             retry_jitter=True)
 def publish(self, job_id: int) -> str:
     """Build and deploy the bot of publish job `job_id` (idempotent; safe to redeliver).
 
@@ -72,16 +106,28 @@ def publish(self, job_id: int) -> str:
         raise Reject(str(exc), requeue=False) from exc
 
 
-def _fail(job_id: int, reason: str, claim: str | None) -> None:
-    """Fail the job and tell its owner, if publish-api lets us (best effort: this is the end)."""
+def _fail(job_id: int, reason: str, claim: str | None, api: PublishApiClient | None = None,
+          notifier: SlackNotifier | None = None) -> None:
+    """Fail the job and tell its owner, if publish-api lets us (best effort: this is the end),
+    through `api` and `notifier` (default: this child's publisher's)."""
+    api, notifier = api or publisher().api, notifier or publisher().notifier
     try:
-        publisher().fail(publisher().api.job(job_id), reason, claim)
+        fail_job(api, notifier, api.job(job_id), reason, claim)
     except BrokerError as exc:
         logger.error("job %s: could not record its failure (%s)", job_id, exc)
 
 
-@app.task(name="publish_broker.sweep", autoretry_for=(ApiUnavailable,), retry_backoff=True,
-          retry_jitter=True, max_retries=3)
+def _fail_from_main_process(job_id: int, reason: str, claim: str) -> None:
+    # With clients of its own: the main process shares no connection with the children it forks.
+    config = settings()
+    api = PublishApiClient(config.PUBLISH_API_URL, config.API_TOKEN, config.HTTP_TIMEOUT_S)
+    notifier = SlackNotifier(config.SLACK_BOT_TOKEN, config.SLACK_API_URL)
+    with api.session:
+        _fail(job_id, reason, claim, api, notifier)
+
+
+@shared_task(name="publish_broker.sweep", autoretry_for=(ApiUnavailable,), retry_backoff=True,
+             retry_jitter=True, max_retries=3)
 def sweep() -> dict:
     """Run by beat: fail the jobs whose worker is gone and tell their owners; publish-api sends
     lost queued jobs again. Idempotent: a failed job is listed by one sweep only.
@@ -94,10 +140,9 @@ def sweep() -> dict:
     return {"failed": len(swept["failed"]), "resent": len(swept["resent"])}
 
 
-@app.task(name="publish_broker.question_digest", bind=True, acks_late=True,
-          autoretry_for=(ApiUnavailable,), retry_backoff=True,
-          retry_backoff_max=RETRY_BACKOFF_MAX_S, retry_jitter=True,
-          max_retries=settings().TASK_MAX_RETRIES)
+@shared_task(name="publish_broker.question_digest", bind=True, acks_late=True,
+             autoretry_for=(ApiUnavailable,), retry_backoff=True,
+             retry_backoff_max=RETRY_BACKOFF_MAX_S, retry_jitter=True)
 def question_digest(self, team_id: str, user_id: str) -> str:
     """DM the owner the questions their bot could not answer (idempotent: publish-api hands each
     question to one digest). Before the owner's period is over, Celery runs it again when it is.

@@ -1,4 +1,5 @@
-"""Builds the broker's collaborators from settings, once per worker process, and warms them up."""
+"""Builds the broker's collaborators from settings, once per worker child process, and warms them
+up (celery_app.py runs `warm_up` in each child before its first task)."""
 
 from __future__ import annotations
 

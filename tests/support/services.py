@@ -136,8 +136,9 @@ def answers_health(process: subprocess.Popen, url: str, log_path: Path, name: st
 
 @dataclass
 class BrokerWorker:
-    """A running publish-broker Celery worker subprocess (solo pool: one task at a time). The
-    bot pool it starts (process runtime) outlives it, as in production: stop_pools() ends it."""
+    """A running publish-broker Celery worker subprocess (prefork, one child: one task at a
+    time). The bot pool it starts (process runtime) outlives it, as in production: stop_pools()
+    ends it."""
 
     process: subprocess.Popen
     log_path: Path
@@ -171,8 +172,8 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
            "PYTHONPATH": f"{REPO / 'publish-broker'}", **settings}
     log_path = log_dir / f"broker-{name}.log"
     command = [os.environ.get("BROKER_PYTHON", _rasa_python()), "-m", "celery",
-               "-A", "publish_broker.celery_app", "worker", "--pool", "solo",
-               "--loglevel", "INFO", "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
+               "-A", "publish_broker.make_celery", "worker", "--loglevel", "INFO",
+               "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
                "--without-gossip", "--without-mingle", "--without-heartbeat",
                *(["--beat"] if beat else [])]
     process = subprocess.Popen(command, cwd=REPO / "publish-broker", env=env,
@@ -218,6 +219,7 @@ def _rasa_python() -> str:
 
 def _worker_ready(worker: BrokerWorker) -> bool:
     if worker.process.poll() is not None:
-        raise RuntimeError(f"the broker worker exited: {worker.log()[-3000:]}")
+        raise RuntimeError(f"the broker worker exited with status {worker.process.returncode}: "
+                           f"{worker.log()[-3000:]}")
     log = worker.log()
     return "ready." in log and "worker is warm" in log

@@ -10,6 +10,7 @@ import pytest
 from celery import Celery
 from kombu import Connection
 
+from tests.support.private_services import free_port
 from tests.support.services import (
     BROKER_URL,
     start_broker_worker,
@@ -25,7 +26,7 @@ def dead_letters(tmp_path):
     """publish-api and a worker whose queue dead-letters rejected messages into `<queue>.dead`."""
     if shutil.which("rabbitmqctl") is None:
         pytest.skip("rabbitmqctl is needed to give the queue a dead-letter policy")
-    api = start_publish_api(5096, tmp_path)
+    api = start_publish_api(free_port(), tmp_path)
     dead, policy = f"{api.queue}.dead", f"dlx-{api.queue}"
     definition = {"dead-letter-exchange": "", "dead-letter-routing-key": dead}
     _rabbitmqctl("set_policy", "--apply-to", "queues", policy, f"^{api.queue}$",
@@ -65,7 +66,7 @@ def test_a_task_publish_api_refuses_is_dead_lettered_not_acknowledged(dead_lette
 
 @pytest.fixture
 def api(tmp_path):
-    running = start_publish_api(5095, tmp_path)
+    running = start_publish_api(free_port(), tmp_path)
     yield running
     running.stop()
 

@@ -4,7 +4,7 @@
         [--no-env-cache]
 
 Each run starts `make run` in the same clean checkout of the working tree (what `git clone`
-gives once it is committed; tests/stack/checkout.py), with no DATABASE_URL, BROKER_URL or Slack
+gives once it is committed; tests/stack/checkout.py), with no DATABASE_URL, QUEUE_URL or Slack
 token, so it serves the playground, on ports of its own (5721-5725). It records, from the start:
 
 - `page_s`: the playground's page first answers (`GET /` → 200);
@@ -90,7 +90,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="make-run-bench-") as tmp:
         checkout = clean_checkout(Path(tmp) / "checkout")
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "BROKER_URL", "SLACK_API_URL")
+               if k not in ("DATABASE_URL", "QUEUE_URL", "BROKER_URL", "SLACK_API_URL")
                and not k.endswith("TOKEN")}
         env.update({name: str(port) for name, port in PORTS.items()})
         if args.no_env_cache:

@@ -5,8 +5,8 @@
 # (playground/) that the concierge and the broker talk to instead of slack.com.
 #
 # Every variable has a development default (README "Running locally"): without DATABASE_URL /
-# BROKER_URL it runs on SQLite files in the var directory, for the data and as the Celery
-# transport (kombu's `sqla+sqlite://`), so nothing else needs installing.
+# QUEUE_URL it runs on SQLite files in the var directory, for the data and as the publish queue
+# (kombu's `sqla+sqlite://` transport), so nothing else needs installing.
 # The terminal gets one line per service when it is ready, the addresses to open, and errors;
 # each process's whole output (warnings included) goes to <var>/log/<name>.log. Each owner's
 # models are in <var>/bots/<bot>/. Ctrl-C (or SIGTERM) stops everything, bots included.
@@ -48,7 +48,9 @@ else
   default SLACK_API_URL https://slack.com/api/
 fi
 default DATABASE_URL "sqlite:///$var/publish-api.sqlite3"
-default BROKER_URL "sqla+sqlite:///$var/celery-broker.sqlite3"
+# BROKER_URL is QUEUE_URL's deprecated name: still read (the services say so in their logs).
+[ -z "${BROKER_URL:-}" ] || echo "run-local: BROKER_URL is deprecated: name it QUEUE_URL" >&2
+default QUEUE_URL "${BROKER_URL:-sqla+sqlite:///$var/celery-broker.sqlite3}"
 default PUBLISH_QUEUE publish
 default PUBLISH_API_HOST 127.0.0.1
 default PUBLISH_API_PORT 5000
@@ -70,7 +72,7 @@ while IFS== read -r name value; do export "$name=$value"; done <<<"$rasa_env"
 
 show_settings() {
   echo "run-local: data in $var, logs in $var/log"
-  echo "run-local: database ${DATABASE_URL%%:*}, Celery transport ${BROKER_URL%%:*}"
+  echo "run-local: database ${DATABASE_URL%%:*}, publish queue ${QUEUE_URL%%:*}"
   local name
   for name in "${defaulted[@]}"; do
     case $name in
@@ -222,7 +224,7 @@ if $playground; then
 fi
 # Ready once its child has imported Rasa and trained once (the first publish is then warm).
 wait_ready publish-broker "log:publish-broker worker is warm" 300
-ready publish-broker "queue $PUBLISH_QUEUE on ${BROKER_URL%%:*}"
+ready publish-broker "queue $PUBLISH_QUEUE on ${QUEUE_URL%%:*}"
 wait_ready capture-actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
 ready capture-actions "http://127.0.0.1:$ACTIONS_PORT"
 wait_ready concierge "http://$CONCIERGE_HOST:$CONCIERGE_PORT/webhooks/slack/" 240

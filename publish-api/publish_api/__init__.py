@@ -16,6 +16,7 @@ from .services.publishing import JobPolicy
 from .settings import load_settings
 
 MAX_BODY_BYTES = 256 * 1024
+logger = logging.getLogger(__name__)
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -40,10 +41,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(
         level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for notice in settings.deprecation_notices():
+        logger.warning(notice)
     db.init_app(app, settings.DATABASE_URL)
-    queue = PublishQueue(settings.BROKER_URL, settings.PUBLISH_QUEUE, settings.BROKER_TIMEOUT_S)
+    queue = PublishQueue(settings.QUEUE_URL, settings.PUBLISH_QUEUE, settings.QUEUE_TIMEOUT_S)
     app.extensions["publish_queue"] = queue
-    app.extensions["broker_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
+    app.extensions["queue_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
     app.extensions["job_policy"] = JobPolicy.from_settings(settings)
     app.extensions["digest_policy"] = DigestPolicy.from_settings(settings)
     api.init_app(app)

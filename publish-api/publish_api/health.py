@@ -10,7 +10,7 @@ from collections.abc import Callable
 class CachedCheck:
     """Runs `check` at most once per `period_s` seconds (per process); 0 checks every time.
 
-    A stalled broker makes each ping wait the whole connection timeout; compose polls /health every
+    A stalled queue makes each ping wait the whole connection timeout; compose polls /health every
     few seconds, and concurrent calls would each wait again. The lock makes callers that arrive
     during a check share its result instead of starting their own.
     """

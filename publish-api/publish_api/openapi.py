@@ -313,7 +313,7 @@ def _path_parameters(path: str) -> list[dict]:
 def _health_operation(refs) -> dict:
     body = {"content": {"application/json": {"schema": refs[(s.HealthOut, "serialization")]}}}
     return {
-        "summary": "Database and broker reachable (no token needed)",
+        "summary": "Database and queue reachable (no token needed)",
         "security": [],
         "responses": {
             "200": {"description": "healthy", **body},

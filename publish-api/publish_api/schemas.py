@@ -384,7 +384,7 @@ class DeliveryList(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
-    broker: Literal["ok", "unreachable"]
+    queue: Literal["ok", "unreachable"]
 
 
 class ErrorDetail(BaseModel):

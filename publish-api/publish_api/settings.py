@@ -10,6 +10,9 @@ class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names the environment variable."""
 
 
+DEPRECATED_NAMES = {"BROKER_URL": "QUEUE_URL", "BROKER_TIMEOUT_S": "QUEUE_TIMEOUT_S"}
+
+
 class Settings(BaseSettings):
     """publish-api configuration. Every field is read from the variable of the same name."""
 
@@ -22,14 +25,14 @@ class Settings(BaseSettings):
     ACTIONS_API_TOKEN: str | None = Field(default=None, min_length=16)
     PLAYGROUND_API_TOKEN: str | None = Field(default=None, min_length=16)
     DATABASE_URL: str = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-    BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    QUEUE_URL: str = "amqp://guest:guest@127.0.0.1:5672//"  # the publish queue (Celery's broker)
     PUBLISH_QUEUE: str = "publish"
     PUBLISH_API_HOST: str = "127.0.0.1"
     PUBLISH_API_PORT: int = Field(default=5000, ge=1, le=65535)
     MAX_TOPICS_PER_OWNER: int = Field(default=500, ge=1)
     # An import file (the other routes take at most 256 KiB): 500 long topics fit.
     MAX_IMPORT_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
-    BROKER_TIMEOUT_S: float = Field(default=5.0, gt=0)
+    QUEUE_TIMEOUT_S: float = Field(default=5.0, gt=0)
     JOB_LEASE_S: float = Field(default=600.0, gt=0)
     QUEUED_RESEND_S: float = Field(default=120.0, gt=0)
     HEALTH_CACHE_S: float = Field(default=10.0, ge=0)
@@ -43,6 +46,21 @@ class Settings(BaseSettings):
     QUESTION_DIGEST_DELAY_S: float = Field(default=30.0, ge=0)
     QUESTION_DIGEST_PERIOD_S: float = Field(default=600.0, ge=0)
     LOG_LEVEL: str = "INFO"
+    # The deprecated names of QUEUE_URL and QUEUE_TIMEOUT_S, read when the new one is unset.
+    BROKER_URL: str | None = None
+    BROKER_TIMEOUT_S: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _deprecated_names(self) -> Settings:
+        for old, new in DEPRECATED_NAMES.items():
+            if getattr(self, old) is not None and new not in self.model_fields_set:
+                setattr(self, new, getattr(self, old))
+        return self
+
+    def deprecation_notices(self) -> list[str]:
+        """One line per deprecated variable that is set, naming the one to use instead."""
+        return [f"{old} is deprecated: name it {new} ({old} is read only when {new} is unset)"
+                for old, new in DEPRECATED_NAMES.items() if getattr(self, old) is not None]
 
     @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "PLAYGROUND_API_TOKEN",
                      mode="before")

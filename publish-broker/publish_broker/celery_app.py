@@ -42,7 +42,7 @@ def create_app(config: Settings | None = None) -> Celery:
     Raises SettingsError (naming the variable) when the environment's settings are invalid.
     """
     config = config or settings()
-    app = Celery("publish_broker", broker=config.BROKER_URL, include=["publish_broker.tasks"])
+    app = Celery("publish_broker", broker=config.QUEUE_URL, include=["publish_broker.tasks"])
     app.conf.update(
         task_serializer="json", accept_content=["json"], result_backend=None,
         task_ignore_result=True,
@@ -60,7 +60,7 @@ def create_app(config: Settings | None = None) -> Celery:
         task_time_limit=config.TASK_TIME_LIMIT_S,
         task_annotations={name: {"max_retries": config.TASK_MAX_RETRIES}
                           for name in ("publish_broker.publish", "publish_broker.question_digest")},
-        broker_transport_options=_confirmed_publishing(config.BROKER_URL),
+        broker_transport_options=_confirmed_publishing(config.QUEUE_URL),
         # `worker --beat` runs the sweep: a job whose worker was killed (its message lost on the
         # SQLite transport) is failed and its owner told, without waiting for their next
         # publish. Kept in memory: an interval needs no schedule file, and a second beat (two
@@ -73,10 +73,10 @@ def create_app(config: Settings | None = None) -> Celery:
     return app
 
 
-def _confirmed_publishing(broker_url: str) -> dict:
+def _confirmed_publishing(queue_url: str) -> dict:
     # Retries re-publish the task: wait for RabbitMQ's ack so none is dropped unnoticed. Only
     # RabbitMQ has confirms; kombu's SQLite transport passes its options to create_engine.
-    return {"confirm_publish": True} if broker_url.startswith(("amqp", "pyamqp")) else {}
+    return {"confirm_publish": True} if queue_url.startswith(("amqp", "pyamqp")) else {}
 
 
 class WarmUpTooLong(Exception):

@@ -8,7 +8,7 @@ validation error into a SettingsError naming each bad variable, never its value.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Literal, Optional, Tuple, Type, TypeVar
+from typing import Any, Dict, List, Literal, Optional, Tuple, Type, TypeVar
 
 from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
 
@@ -44,7 +44,8 @@ class Settings(EnvSettings):
     API_TOKEN: str
     BOT_AUTH_TOKEN: str
     PUBLISH_API_URL: str = "http://127.0.0.1:5000"
-    BROKER_URL: str = "amqp://guest:guest@127.0.0.1:5672//"
+    QUEUE_URL: str = "amqp://guest:guest@127.0.0.1:5672//"  # the publish queue (Celery's broker)
+    BROKER_URL: str = ""  # the deprecated name of QUEUE_URL, read when QUEUE_URL is unset
     PUBLISH_QUEUE: str = "publish"
     # process, docker: owners' bots in pools (a local process; containers). rasa-*: one Rasa
     # server per owner (a process; a container), ~0.5 GB each.
@@ -82,6 +83,21 @@ class Settings(EnvSettings):
         if not (low.isdigit() and high.isdigit() and 0 < int(low) < int(high) < 65536):
             raise ValueError("must look like 5100-5399")
         return int(low), int(high)
+
+    @root_validator(pre=True)
+    def _deprecated_names(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        if values.get("BROKER_URL") and not values.get("QUEUE_URL"):
+            return {**values, "QUEUE_URL": values["BROKER_URL"]}
+        return values
+
+
+DEPRECATED_BROKER_URL = ("BROKER_URL is deprecated: name the publish queue's URL QUEUE_URL "
+                         "(BROKER_URL is read only when QUEUE_URL is unset)")
+
+
+def deprecation_notices(settings: Settings) -> List[str]:
+    """One line per deprecated variable that is set, naming the one to use instead."""
+    return [DEPRECATED_BROKER_URL] if settings.BROKER_URL else []
 
 
 def default(name: str) -> Any:

@@ -10,7 +10,7 @@ from .api_client import PublishApiClient
 from .notify import SlackNotifier
 from .pipeline import Publisher
 from .runtime.base import BotRuntime
-from .settings import Settings, load_settings
+from .settings import Settings, deprecation_notices, load_settings
 from .training import Trainer
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,10 @@ logger = logging.getLogger(__name__)
 
 @cache
 def settings() -> Settings:
-    return load_settings()
+    config = load_settings()
+    for notice in deprecation_notices(config):
+        logger.warning(notice)
+    return config
 
 
 @cache

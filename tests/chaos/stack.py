@@ -144,7 +144,7 @@ class Stack:
         self.rabbitmq.start()
         self.slack.start()
         self.api = start_publish_api(free_port(), self.logs,
-                                     broker_url=self.rabbitmq.url,
+                                     queue_url=self.rabbitmq.url,
                                      database_url=self.postgres.url, QUEUED_RESEND_S="5")
         self.start_worker()
         self.actions = start_action_server(free_port(), self.logs, {
@@ -155,7 +155,7 @@ class Stack:
 
     def start_worker(self) -> BrokerWorker:
         self.worker = start_broker_worker(
-            self.api, self.logs, self.models_dir, BROKER_URL=self.rabbitmq.url,
+            self.api, self.logs, self.models_dir, QUEUE_URL=self.rabbitmq.url,
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=self.slack.url)
         return self.worker
 

@@ -30,8 +30,8 @@ SLACK_BOT_TOKEN = "xoxb-test-sqlite"
 @pytest.fixture
 def sqlite_stack(tmp_path, slack):
     broker = f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}"
-    api = start_publish_api(free_port(), tmp_path, broker_url=broker, JOB_LEASE_S=str(LEASE_S))
-    settings = {"BROKER_URL": broker, "BOT_PORT_RANGE": "5250-5259", "SWEEP_INTERVAL_S": "2",
+    api = start_publish_api(free_port(), tmp_path, queue_url=broker, JOB_LEASE_S=str(LEASE_S))
+    settings = {"QUEUE_URL": broker, "BOT_PORT_RANGE": "5250-5259", "SWEEP_INTERVAL_S": "2",
                 "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_API_URL": slack.url}
     models, workers = tmp_path / "bots", []
 

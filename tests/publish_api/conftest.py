@@ -15,7 +15,7 @@ from publish_api import create_app
 from publish_api.migrate import upgrade
 from tests.support.services import create_database, drop_database, start_publish_api
 
-BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+QUEUE_URL = os.environ.get("TEST_QUEUE_URL", "amqp://guest:guest@127.0.0.1:5672//")
 TOKEN = "test-token-0123456789abcdef"
 TABLES = "unanswered_questions, bots, jobs, versions, topics, users, workspaces"
 
@@ -32,7 +32,7 @@ def database_url():
 def queue_name():
     name = f"publish_test_{uuid.uuid4().hex[:10]}"
     yield name
-    with Connection(BROKER_URL) as conn:
+    with Connection(QUEUE_URL) as conn:
         conn.default_channel.queue_delete(name)
 
 
@@ -41,9 +41,9 @@ def config(database_url, queue_name):
     return {
         "API_TOKEN": TOKEN,
         "DATABASE_URL": database_url,
-        "BROKER_URL": BROKER_URL,
+        "QUEUE_URL": QUEUE_URL,
         "PUBLISH_QUEUE": queue_name,
-        "BROKER_TIMEOUT_S": 2.0,
+        "QUEUE_TIMEOUT_S": 2.0,
     }
 
 
@@ -131,7 +131,7 @@ class QueueReader:
 
     def drain(self) -> list[dict]:
         messages = []
-        with Connection(BROKER_URL) as conn:
+        with Connection(QUEUE_URL) as conn:
             channel = conn.default_channel
             channel.queue_declare(self.name, durable=True, auto_delete=False)
             while (message := channel.basic_get(self.name, no_ack=True)) is not None:

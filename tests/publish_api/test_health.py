@@ -21,7 +21,7 @@ def _health(app) -> tuple[int, dict, float]:
 def _stalled_app(config, broker: StalledServer, cache_s: float):
     url = f"amqp://guest:guest@127.0.0.1:{broker.port}//"
     return create_app(
-        {**config, "BROKER_URL": url, "BROKER_TIMEOUT_S": TIMEOUT_S, "HEALTH_CACHE_S": cache_s}
+        {**config, "QUEUE_URL": url, "QUEUE_TIMEOUT_S": TIMEOUT_S, "HEALTH_CACHE_S": cache_s}
     )
 
 
@@ -29,11 +29,11 @@ def test_a_stalled_broker_is_waited_on_once_per_period(config):
     with StalledServer() as broker:
         app = _stalled_app(config, broker, cache_s=60)
         status, body, _ = _health(app)
-        assert (status, body["broker"], body["database"]) == (503, "unreachable", "ok")
+        assert (status, body["queue"], body["database"]) == (503, "unreachable", "ok")
         connections = wait_until(lambda: broker.accepted, timeout=5, what="the broker ping")
         for _ in range(3):
             status, body, seconds = _health(app)
-            assert (status, body["broker"]) == (503, "unreachable")
+            assert (status, body["queue"]) == (503, "unreachable")
             assert seconds < TIMEOUT_S / 2
         assert broker.accepted == connections
 
@@ -48,7 +48,7 @@ def test_without_a_period_every_call_asks_the_broker(config):
 
 def test_a_healthy_broker_is_cached_too(app):
     assert app.config["SETTINGS"].HEALTH_CACHE_S == 10.0
-    assert _health(app)[:2] == (200, {"status": "ok", "database": "ok", "broker": "ok"})
+    assert _health(app)[:2] == (200, {"status": "ok", "database": "ok", "queue": "ok"})
     assert _health(app)[0] == 200
 
 

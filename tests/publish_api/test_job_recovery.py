@@ -209,7 +209,7 @@ def test_a_message_rabbitmq_refuses_fails_the_job(api, owner, queue_name, publis
 
 def test_publishing_over_kombus_sqlite_transport(api_with, owner, queue_name, tmp_path):
     broker = f"sqla+sqlite:///{tmp_path / 'celery-broker.sqlite3'}"
-    api = api_with(BROKER_URL=broker)  # make run's default transport: no publisher confirms
+    api = api_with(QUEUE_URL=broker)  # make run's default transport: no publisher confirms
     api.post(f"{owner}/topics", TOPIC)
     status, job = _publish(api, owner)
     assert (status, job["state"]) == (202, "queued")

@@ -107,7 +107,7 @@ def test_concurrent_publishes_yield_one_job(app, owner, published_tasks):
 def test_unreachable_queue_fails_the_job_and_answers_503(config, owner, published_tasks):
     api = ApiClient(
         create_app(
-            {**config, "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//", "BROKER_TIMEOUT_S": 0.5}
+            {**config, "QUEUE_URL": "amqp://guest:guest@127.0.0.1:1//", "QUEUE_TIMEOUT_S": 0.5}
         ).test_client()
     )
     api.post(f"{owner}/topics", TOPIC)
@@ -124,7 +124,7 @@ def test_a_later_publish_works_after_an_unqueued_failure(config, api, owner, pub
     api.post(f"{owner}/topics", TOPIC)
     broken = ApiClient(
         create_app(
-            {**config, "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//", "BROKER_TIMEOUT_S": 0.5}
+            {**config, "QUEUE_URL": "amqp://guest:guest@127.0.0.1:1//", "QUEUE_TIMEOUT_S": 0.5}
         ).test_client()
     )
     assert broken.post(f"{owner}/publish").status_code == 503

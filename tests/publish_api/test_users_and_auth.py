@@ -31,19 +31,32 @@ def test_health_and_openapi_are_public(app):
     client = app.test_client()
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.get_json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert health.get_json() == {"status": "ok", "database": "ok", "queue": "ok"}
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
     assert "/v1/users/{team_id}/{user_id}/publish" in document["paths"]
 
 
-def test_health_reports_an_unreachable_broker(config):
+def test_broker_url_is_the_deprecated_name_of_queue_url(config, caplog):
+    unreachable = "amqp://guest:guest@127.0.0.1:1//"
+    old = {k: v for k, v in config.items() if not k.startswith("QUEUE_")}
+    app = create_app({**old, "BROKER_URL": unreachable, "BROKER_TIMEOUT_S": 0.5})
+    settings = app.config["SETTINGS"]
+    assert (settings.QUEUE_URL, settings.QUEUE_TIMEOUT_S) == (unreachable, 0.5)
+    assert app.test_client().get("/health").get_json()["queue"] == "unreachable"
+    notices = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert len(notices) == 2 and "name it QUEUE_URL" in notices[0], notices
+    both = create_app({**config, "BROKER_URL": unreachable}).config["SETTINGS"]
+    assert both.QUEUE_URL == config["QUEUE_URL"]  # the new name wins
+
+
+def test_health_reports_an_unreachable_queue(config):
     app = create_app(
-        {**config, "BROKER_URL": "amqp://guest:guest@127.0.0.1:1//", "BROKER_TIMEOUT_S": 0.5}
+        {**config, "QUEUE_URL": "amqp://guest:guest@127.0.0.1:1//", "QUEUE_TIMEOUT_S": 0.5}
     )
     response = app.test_client().get("/health")
     assert response.status_code == 503
-    assert response.get_json()["broker"] == "unreachable"
+    assert response.get_json()["queue"] == "unreachable"
 
 
 def test_token_is_not_logged(app, caplog):

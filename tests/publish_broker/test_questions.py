@@ -12,7 +12,7 @@ from kombu import Connection
 
 from publish_broker.notify import answer_message, digest_message
 from tests.support.services import (
-    BROKER_URL,
+    QUEUE_URL,
     start_broker_worker,
     start_publish_api,
     wait_until,
@@ -48,7 +48,7 @@ def api(tmp_path_factory, slack):
     yield running
     worker.stop()
     running.stop()
-    with Connection(BROKER_URL) as conn:
+    with Connection(QUEUE_URL) as conn:
         conn.default_channel.queue_delete(running.queue)
 
 

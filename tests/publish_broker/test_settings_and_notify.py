@@ -6,7 +6,7 @@ import pytest
 from publish_broker.bot_server import BotSettings
 from publish_broker.notify import SlackNotifier, count, escape, failed_message, live_message
 from publish_broker.pool.settings import PoolSettings, load_pool_settings
-from publish_broker.settings import Settings, SettingsError, load_settings
+from publish_broker.settings import Settings, SettingsError, deprecation_notices, load_settings
 from tests.support.settings_docs import documented_settings, sample_settings
 from tests.support.slack_api import SlackApi
 
@@ -31,6 +31,15 @@ def test_the_pool_has_settings_of_its_own():
     assert settings.POOL_THREADS == 4 and settings.POOL_MODELS_DIR == Path("/models")
     with pytest.raises(SettingsError, match="invalid bot pool settings: BOT_AUTH_TOKEN"):
         load_pool_settings({"BOT_AUTH_TOKEN": ""})
+
+
+def test_broker_url_is_the_deprecated_name_of_queue_url():
+    assert deprecation_notices(load_settings(REQUIRED)) == []
+    old = load_settings({**REQUIRED, "BROKER_URL": "amqp://old//"})
+    assert old.QUEUE_URL == "amqp://old//"
+    assert ["QUEUE_URL" in notice for notice in deprecation_notices(old)] == [True]
+    both = load_settings({**REQUIRED, "BROKER_URL": "amqp://old//", "QUEUE_URL": "amqp://new//"})
+    assert both.QUEUE_URL == "amqp://new//"
 
 
 def test_values_are_typed():

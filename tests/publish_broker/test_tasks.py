@@ -12,7 +12,7 @@ from kombu import Connection
 
 from tests.support.private_services import free_port
 from tests.support.services import (
-    BROKER_URL,
+    QUEUE_URL,
     start_broker_worker,
     start_publish_api,
     wait_until,
@@ -31,14 +31,14 @@ def dead_letters(tmp_path):
     definition = {"dead-letter-exchange": "", "dead-letter-routing-key": dead}
     _rabbitmqctl("set_policy", "--apply-to", "queues", policy, f"^{api.queue}$",
                  json.dumps(definition))
-    with Connection(BROKER_URL) as conn:
+    with Connection(QUEUE_URL) as conn:
         conn.default_channel.queue_declare(dead, durable=True, auto_delete=False)
     worker = start_broker_worker(api, tmp_path, tmp_path / "bots")
     yield api, dead
     worker.stop()
     api.stop()
     _rabbitmqctl("clear_policy", policy)
-    with Connection(BROKER_URL) as conn:
+    with Connection(QUEUE_URL) as conn:
         for queue in (api.queue, dead):
             conn.default_channel.queue_delete(queue)
 
@@ -50,14 +50,14 @@ def _rabbitmqctl(*args: str) -> None:
 
 
 def _dead_message(queue: str):
-    with Connection(BROKER_URL) as conn:
+    with Connection(QUEUE_URL) as conn:
         message = conn.default_channel.basic_get(queue, no_ack=True)
     return message and json.loads(message.body)[0]
 
 
 def test_a_task_publish_api_refuses_is_dead_lettered_not_acknowledged(dead_letters):
     api, dead = dead_letters
-    client = Celery("test-client", broker=BROKER_URL, set_as_current=False)
+    client = Celery("test-client", broker=QUEUE_URL, set_as_current=False)
     client.send_task("publish_broker.publish", args=[2_000_000_000], queue=api.queue)  # no job
     args = wait_until(lambda: _dead_message(dead), timeout=60, interval=0.2,
                       what="the rejected message in the dead-letter queue")

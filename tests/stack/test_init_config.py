@@ -65,7 +65,7 @@ def secrets_of(env: dict[str, dict[str, str]]) -> dict[str, str]:
     assert env["capture-actions/.env"]["ACTIONS_TOKEN"] == secrets["ACTIONS_TOKEN"]
     assert f":{secrets['POSTGRES_PASSWORD']}@postgres:" in api["DATABASE_URL"]
     for service in ("publish-api/.env", "publish-broker/.env"):
-        assert f":{secrets['RABBITMQ_PASSWORD']}@rabbitmq:" in env[service]["BROKER_URL"]
+        assert f":{secrets['RABBITMQ_PASSWORD']}@rabbitmq:" in env[service]["QUEUE_URL"]
     return secrets
 
 

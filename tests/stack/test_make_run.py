@@ -1,4 +1,4 @@
-"""`make run` from a clean checkout, with no DATABASE_URL/BROKER_URL and no Slack token: the
+"""`make run` from a clean checkout, with no DATABASE_URL/QUEUE_URL and no Slack token: the
 whole product runs on its embedded defaults with the playground as its Slack, the terminal gets
 one line per service and the address to open, a publish makes a live bot that answers and tells
 its owner in the playground, an `ask` typed on the playground's page gets the owner's answer,
@@ -46,7 +46,7 @@ class MakeRun:
 
     def __init__(self, checkout, log_path):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "BROKER_URL", "SLACK_API_URL")
+               if k not in ("DATABASE_URL", "QUEUE_URL", "BROKER_URL", "SLACK_API_URL")
                and not k.endswith("TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
                    CONCIERGE_PORT=str(CONCIERGE_PORT), POOL_PORT=str(POOL_PORT),
@@ -112,7 +112,7 @@ def api():
 
 def test_it_starts_on_embedded_defaults_and_says_where_to_go(make_run):
     log = make_run.log()
-    assert "database sqlite, Celery transport sqla+sqlite" in log
+    assert "database sqlite, publish queue sqla+sqlite" in log
     for service in SERVICES:
         assert len(re.findall(rf"^run-local: {service} +ready ", log, re.M)) == 1, service
     assert f"run-local: ready. Open {PLAYGROUND}" in log

@@ -20,7 +20,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+QUEUE_URL = os.environ.get("TEST_QUEUE_URL", "amqp://guest:guest@127.0.0.1:5672//")
 API_TOKEN = "test-api-token-0123456789"
 
 
@@ -94,7 +94,7 @@ class PublishApi:
 
 
 def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
-                      broker_url: str = BROKER_URL, database_url: str | None = None,
+                      queue_url: str = QUEUE_URL, database_url: str | None = None,
                       **settings: str) -> PublishApi:
     """Serve publish-api on 127.0.0.1:`port` (2 workers), migrating its database first.
 
@@ -103,7 +103,7 @@ def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
     """
     database, url = create_database() if database_url is None else ("", database_url)
     queue = queue or f"publish_it_{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "BROKER_URL": broker_url,
+    env = {**os.environ, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "QUEUE_URL": queue_url,
            "PUBLISH_QUEUE": queue, "PUBLISH_API_PORT": str(port), "PUBLISH_API_HOST": "127.0.0.1",
            **settings}
     log_path = log_dir / f"publish-api-{port}.log"
@@ -166,7 +166,7 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
     port of its models directory's, unless POOL_PORT says otherwise) unless overridden; with
     `beat`, also its periodic sweep (`--beat`, as `make run` and the image run it)."""
     env = {**os.environ, "API_TOKEN": api.token, "PUBLISH_API_URL": api.url,
-           "BROKER_URL": BROKER_URL, "PUBLISH_QUEUE": api.queue, "BOT_RUNTIME": "process",
+           "QUEUE_URL": QUEUE_URL, "PUBLISH_QUEUE": api.queue, "BOT_RUNTIME": "process",
            "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN, "BOT_MODELS_DIR": str(models_dir),
            "POOL_PORT": str(pool_port(Path(models_dir))),
            "PYTHONPATH": f"{REPO / 'publish-broker'}", **settings}

@@ -14,10 +14,10 @@ bp = Blueprint("meta", __name__)
 @bp.get("/health")
 def health():
     database = "ok" if _database_ok() else "unreachable"
-    # Cached for HEALTH_CACHE_S: a stalled broker would otherwise hold every call for its timeout.
-    broker = "ok" if current_app.extensions["broker_health"]() else "unreachable"
-    ok = database == broker == "ok"
-    body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker}
+    # Cached for HEALTH_CACHE_S: a stalled queue would otherwise hold every call for its timeout.
+    queue = "ok" if current_app.extensions["queue_health"]() else "unreachable"
+    ok = database == queue == "ok"
+    body = {"status": "ok" if ok else "degraded", "database": database, "queue": queue}
     return jsonify(body), 200 if ok else 503
 
 

@@ -56,7 +56,9 @@ async def guarded(action: str, dispatcher: CollectingDispatcher, tracker: Tracke
     try:
         return await body(dispatcher, tracker, user)
     except PublishApiError as error:
-        logger.warning("%s for %s failed: %s", action, user.key, error)
+        # INFO: a refusal is the user's (a limit, a closed question); publish-api down or a wrong
+        # token, the problems, were logged at WARNING by the client.
+        logger.info("%s for %s refused: %s", action, user.key, error)
         say(dispatcher, failure_message(error), messages.MAIN_BUTTONS)
     except SettingsError as error:
         logger.error("%s for %s: misconfigured: %s", action, user.key, error)
@@ -99,6 +101,13 @@ def failure_message(error: Exception) -> str:
     if isinstance(error, Rejected):
         return messages.rejected(error.field, error.code)
     return messages.UNEXPECTED
+
+
+def log_failure(what: str, error: Exception) -> None:
+    """Logs a failure that was turned into words: a misconfiguration at ERROR; a refusal or an
+    unknown sender at INFO (publish-api down was logged at WARNING by its client)."""
+    logger.log(logging.ERROR if isinstance(error, SettingsError) else logging.INFO,
+               "%s: %s", what, error)
 
 
 async def ensure_owner(tracker: Tracker, user: SlackUser) -> List[EventType]:

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages, shared
-from actions.common import failure_message, say, slot_text
+from actions.common import failure_message, log_failure, say, slot_text
 from actions.identity import UnknownSender, sender
 from actions.interruptions import InterruptibleForm
 from actions.publish_api import PublishApiError, UserNotFound
@@ -157,7 +157,7 @@ class TopicReferenceValidation:
         except UserNotFound:
             return []
         except (UnknownSender, SettingsError, PublishApiError) as error:
-            logger.warning("resolving a topic for %s failed: %s", tracker.sender_id, error)
+            log_failure(f"resolving a topic for {tracker.sender_id}", error)
             if not quiet:
                 say(dispatcher, failure_message(error))
         return None

@@ -18,7 +18,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages, shared, slack_blocks
-from actions.common import GuardedAction, ensure_owner, failure_message, say, slot_text
+from actions.common import (
+    GuardedAction,
+    ensure_owner,
+    failure_message,
+    log_failure,
+    say,
+    slot_text,
+)
 from actions.forms import ANSWER_MAX, candidates_slot, checked_text, match_topics
 from actions.identity import SlackUser, UnknownSender, sender
 from actions.interruptions import InterruptibleForm
@@ -102,7 +109,7 @@ async def _find_open(dispatcher: CollectingDispatcher, tracker: Tracker,
         user = sender(tracker)
         questions = await _open_questions(user)
     except (UnknownSender, PublishApiError, SettingsError) as error:
-        logger.warning("reading open questions failed: %s", error)
+        log_failure("reading open questions", error)
         say(dispatcher, failure_message(error))
         return None
     found = [q for q in questions if str(q["id"]) == question_id]
@@ -139,7 +146,7 @@ class ValidateAttachQuestionForm(OpenQuestionValidation, InterruptibleForm):
             listing = await shared.blocking(shared.publish_api().list_topics, user.team_id,
                                              user.user_id)
         except (UnknownSender, PublishApiError, SettingsError) as error:
-            logger.warning("listing topics to attach a question failed: %s", error)
+            log_failure("listing topics to attach a question", error)
             say(dispatcher, failure_message(error))
             return {"attach_topic_ref": None}
         topics = listing.get("topics") or []

@@ -54,7 +54,7 @@ class Publisher:
             if job["state"] == "live":  # a redelivered task: answers may still be owed
                 questions.deliver_answers(self.api, self.notifier, job_id)
             return job["state"]
-        step = partial(self.api.transition, job_id, claim=claim)
+        step = partial(self._step, job_id, claim)
         step("training")
         version = self.api.version(job["version_id"])
         try:
@@ -66,6 +66,11 @@ class Publisher:
     def fail(self, job: dict, reason: str, claim: str | None = None) -> str:
         """See `fail_job`."""
         return fail_job(self.api, self.notifier, job, reason, claim)
+
+    def _step(self, job_id: int, claim: str | None, state: str, **fields) -> dict:
+        # One line per step of a job, with its id: the worker's log tells each job's story.
+        logger.info("job %s: %s", job_id, state)
+        return self.api.transition(job_id, state, claim=claim, **fields)
 
     def _build_and_deploy(self, step: Step, job_id: int, version: dict) -> None:
         key = BotKey(version["team_id"], version["user_id"])

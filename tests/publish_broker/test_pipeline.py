@@ -92,10 +92,13 @@ def test_a_version_whose_model_is_live_is_not_retrained(api, publisher):
     assert ask(bot["endpoint"], BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
 
 
-def test_running_a_finished_job_again_changes_nothing(api, publisher):
+def test_running_a_finished_job_again_changes_nothing(api, publisher, caplog):
+    caplog.set_level("INFO", logger="publish_broker.pipeline")
     path = owner(api, "U0AGAIN", VPN)
     job_id = publish(api, path)
     assert publisher.run(job_id) == "live"
+    steps = [f"job {job_id}: {state}" for state in ("training", "deploying", "live")]
+    assert [r.getMessage() for r in caplog.records if r.getMessage() in steps] == steps
     before = api.call("GET", f"/v1/jobs/{job_id}").json()
     assert publisher.run(job_id) == "live"
     assert api.call("GET", f"/v1/jobs/{job_id}").json() == before

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
                 for old, new in DEPRECATED_NAMES.items() if getattr(self, old) is not None]
 
     @field_validator("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "PLAYGROUND_API_TOKEN",
-                     mode="before")
+                     "BROKER_URL", "BROKER_TIMEOUT_S", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None

@@ -33,7 +33,6 @@ import csv
 import json
 import math
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT / "publish-broker"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import onnxruntime as ort  # noqa: E402
+from encoder_latency import timed  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 from publish_broker import encoder as production  # noqa: E402
@@ -212,19 +212,7 @@ def latency(weights: Path, questions: list[str], int8: bool) -> dict:
     if int8:
         candidates.append(("mpnet-int8", lambda: MpnetEncoder(weights, int8=True)))
     for name, make in candidates:
-        started = time.perf_counter()
-        encoder = make()
-        load_s = time.perf_counter() - started
-        for question in questions[:20]:
-            encoder._encode_uncached([question])
-        timings = []
-        for question in questions:
-            started = time.perf_counter()
-            encoder._encode_uncached([question])
-            timings.append((time.perf_counter() - started) * 1000)
-        result[name] = {"load_s": round(load_s, 2),
-                        "ms_p50": round(float(np.percentile(timings, 50)), 2),
-                        "ms_p95": round(float(np.percentile(timings, 95)), 2)}
+        encoder, result[name] = timed(make, questions)
         vectors[name] = np.vstack([encoder._encode_uncached([q]) for q in questions[:100]])
     if "mpnet-int8" in vectors:  # how far quantization moves each question's vector
         cosines = (vectors["mpnet"] * vectors["mpnet-int8"]).sum(axis=1)

@@ -84,6 +84,14 @@ class Settings(EnvSettings):
             raise ValueError("must look like 5100-5399")
         return int(low), int(high)
 
+    @validator("TASK_TIME_LIMIT_S")
+    def _hard_after_soft(cls, value: float, values: Dict[str, Any]) -> float:
+        # Over RabbitMQ, Celery arms the hard limit only once the soft one has passed.
+        soft = values.get("TASK_SOFT_TIME_LIMIT_S")
+        if soft is not None and value <= soft:
+            raise ValueError("must be greater than TASK_SOFT_TIME_LIMIT_S")
+        return value
+
     @root_validator(pre=True)
     def _deprecated_names(cls, values: Dict[str, Any]) -> Dict[str, Any]:
         if values.get("BROKER_URL") and not values.get("QUEUE_URL"):

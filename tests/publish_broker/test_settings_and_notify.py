@@ -58,6 +58,8 @@ def test_values_are_typed():
     ({**REQUIRED, "BOT_PUBLISH_PORTS": "maybe"}, "BOT_PUBLISH_PORTS"),
     ({**REQUIRED, "BOT_PORT_RANGE": "9-1"}, "BOT_PORT_RANGE"),
     ({**REQUIRED, "POOL_PORT": "70000"}, "POOL_PORT"),
+    ({**REQUIRED, "TASK_SOFT_TIME_LIMIT_S": "60", "TASK_TIME_LIMIT_S": "60"},
+     "TASK_TIME_LIMIT_S: must be greater than TASK_SOFT_TIME_LIMIT_S"),
 ])
 def test_errors_name_the_variable_not_the_value(environ, named):
     with pytest.raises(SettingsError, match=named) as raised:

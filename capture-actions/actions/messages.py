@@ -313,8 +313,9 @@ def question_attached(question: str, topic: str, askers: int) -> str:
 
 
 def question_dismissed(question: str) -> str:
-    """A question was dismissed."""
-    return f"Dismissed “{preview(question, 300)}”."
+    """A question was dismissed; like an attached one, it reaches the bot with a publish."""
+    return (f"Dismissed “{preview(question, 300)}”. From your next publish, your bot will "
+            "say it doesn't know questions like it instead of guessing.")
 
 
 def pick_topic_for(question: str) -> str:

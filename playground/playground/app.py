@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 
 from flask import Flask, jsonify
 
-from . import guard, pages, web_api
+from . import guard, logs, pages, web_api
 from .concierge import Concierge
 from .owners import Owners
 from .settings import Settings, load_settings
 from .workspace import Workspace
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Builds the app from `settings` (default: the environment). Raises SettingsError."""
     settings = settings or load_settings()
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logs.configure()
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     # The page's forms carry this; a request from another site's page cannot (guard.py).

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import api, db
+from . import api, db, logs
 from .health import CachedCheck
 from .queue import PublishQueue
 from .services.digests import DigestPolicy
@@ -38,9 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.json = JSONProvider(app)
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    logging.basicConfig(
-        level=settings.LOG_LEVEL, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.LOG_LEVEL)
     for notice in settings.deprecation_notices():
         logger.warning(notice)
     db.init_app(app, settings.DATABASE_URL)
@@ -49,5 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["queue_health"] = CachedCheck(queue.ping, settings.HEALTH_CACHE_S)
     app.extensions["job_policy"] = JobPolicy.from_settings(settings)
     app.extensions["digest_policy"] = DigestPolicy.from_settings(settings)
+    logs.init_app(app)
     api.init_app(app)
     return app

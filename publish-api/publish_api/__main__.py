@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import logs
 from .migrate import upgrade
 from .settings import SettingsError, load_settings
 
@@ -20,15 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    logs.configure(settings.LOG_LEVEL)
     upgrade(settings.DATABASE_URL)
     if args.command == "serve":
         _serve(settings, args.workers, args.threads)
     return 0
-
-
-# The path without its query string (%(U)s, not the request line %(r)s): a client that puts a
-# token in the query must not have it written to the log.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
 
 
 def _serve(settings, workers: int, threads: int) -> None:
@@ -47,10 +44,13 @@ def _serve(settings, workers: int, threads: int) -> None:
         "gthread",
         "--threads",
         str(threads),
+        # One line per request, in the product's format (logs.py).
+        "--logger-class",
+        "publish_api.logs.GunicornLogger",
         "--access-logfile",
         "-",
         "--access-logformat",
-        ACCESS_LOG_FORMAT,
+        logs.ACCESS_LOG_FORMAT,
         "--timeout",
         "30",
         "publish_api:create_app()",

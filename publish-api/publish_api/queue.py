@@ -4,6 +4,7 @@ transport)."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
@@ -47,6 +48,8 @@ class PublishQueue:
             self.celery.send_task(
                 PUBLISH_TASK,
                 args=[job_id],
+                # The broker's log names each task by its id: this one then names its job.
+                task_id=f"job-{job_id}-{uuid.uuid4().hex}",
                 queue=self.queue_name,
                 retry=True,
                 retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},

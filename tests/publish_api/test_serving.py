@@ -1,11 +1,13 @@
-"""publish-api as gunicorn serves it: what the access log keeps, and slow clients."""
+"""publish-api as gunicorn serves it: its log lines, and slow clients."""
 
+import re
 import socket
 import time
 
 import pytest
 import requests
 
+from tests.support import logs
 from tests.support.services import start_publish_api, wait_until
 
 from .conftest import free_port
@@ -20,14 +22,25 @@ def server(tmp_path_factory, queue_name):
     api.stop()
 
 
-def test_the_access_log_has_paths_without_query_strings(server):
+def test_one_log_line_per_request_with_its_id_and_without_the_query(server):
     auth = {"Authorization": f"Bearer {server.token}"}
     requests.get(f"{server.url}/health?token={SECRET}", timeout=10)
-    requests.get(f"{server.url}/v1/jobs/1?token={SECRET}&x=1", headers=auth, timeout=10)
-    line = '"GET /v1/jobs/1 HTTP/1.1" 404'
-    wait_until(lambda: line in server.log(), timeout=10, what="the access log line")
-    assert '"GET /health HTTP/1.1" 200' in server.log()
-    assert SECRET not in server.log() and "token=" not in server.log()
+    given = requests.get(f"{server.url}/v1/jobs/1?token={SECRET}&x=1", timeout=10,
+                         headers={**auth, "X-Request-ID": "trace-42"})
+    assert given.status_code == 404 and given.headers["X-Request-ID"] == "trace-42"
+    # An id that is no plain token (a secret pasted there, say) is replaced, not logged.
+    replaced = requests.get(f"{server.url}/health", headers={"X-Request-ID": SECRET * 4},
+                            timeout=10)
+    new_id = replaced.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", new_id)
+    line = f"request {new_id}: GET /health 200 ("
+    wait_until(lambda: line in server.log(), timeout=10, what="the request's log line")
+    log = server.log()
+    assert "request trace-42: GET /v1/jobs/1 404 (" in log
+    assert SECRET not in log and "token=" not in log
+    requests_logged = logs.messages(log, logs.REQUEST_LINE)
+    assert len(requests_logged) >= 3 and all(match["ms"] for match in requests_logged)
+    logs.check(log, "publish-api")  # gunicorn's lines and migrations' too
 
 
 def test_idle_connections_do_not_delay_a_health_check(server):

@@ -210,7 +210,7 @@ ready bot-pool "http://127.0.0.1:$POOL_PORT"
 # Gossip, mingle and heartbeats need a broadcasting transport; the SQLite one has none. The pool
 # (prefork, one child, which enforces the tasks' time limits) is the app's own setting.
 start publish-broker env -C publish-broker PYTHONPATH="$repo/publish-broker" API_TOKEN="$BROKER_API_TOKEN" \
-  "$rasa_python" -m celery -A publish_broker.make_celery worker --beat --loglevel INFO \
+  "$rasa_python" -m celery --quiet -A publish_broker.make_celery worker --beat --loglevel INFO \
   --without-gossip --without-mingle --without-heartbeat --hostname "run-local@%h"
 # rasa-sdk (behind ACTIONS_TOKEN) listens on all interfaces unless SANIC_HOST says otherwise.
 start capture-actions env -C capture-actions PYTHONPATH="$repo/capture-actions" SANIC_HOST=127.0.0.1 \

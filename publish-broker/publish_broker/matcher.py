@@ -460,7 +460,7 @@ class FaqModel:
         if payload.get("revision") != REVISION:
             # A bot upgraded before its owner republished: refit (seconds) rather than
             # read its arrays with a meaning they were not saved with.
-            logger.warning("FaqModel: model of revision %s, refitting it as revision %s",
+            logger.info("FaqModel: model of revision %s, refitting it as revision %s",
                            payload.get("revision", 1), REVISION)
             owned = [e for e in examples if e[2] != ANSWER_SOURCE]
             return cls.fit(owned, responses, config)

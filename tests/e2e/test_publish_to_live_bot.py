@@ -4,6 +4,7 @@ without one)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 
@@ -12,6 +13,7 @@ import pytest
 
 from actions.bot_client import BotUnavailable, ask
 from tests.e2e.conftest import SLACK_BOT_TOKEN
+from tests.support import logs as log_format
 from tests.support.docker_engine import POOL_DOCKERFILE, build_image, engine_problem
 from tests.support.services import (
     BOT_AUTH_TOKEN,
@@ -116,6 +118,14 @@ def test_topics_are_published_and_the_owner_was_told(publish_api, live_bot, slac
     posts = slack.wait_for(lambda _: slack.posts(channel="UALICE"), timeout=10)
     posts = slack.posts(channel="UALICE")
     assert "live with 3 topics" in posts[-1].args["text"]
+
+
+def test_the_workers_log_tells_each_job_in_one_format(live_bot, worker):
+    log = worker.log()
+    # The first job of this module's fresh database: Celery's lines name it, and so do ours.
+    assert re.search(r"Task publish_broker\.publish\[job-1-[0-9a-f]{32}\] received", log)
+    assert "job 1: training" in log and "job 1: live" in log
+    log_format.check(log, "publish-broker")
 
 
 def test_republish_has_zero_failed_asks(publish_api, live_bot):

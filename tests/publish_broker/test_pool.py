@@ -18,6 +18,7 @@ from publish_broker.modelfiles import install_model
 from publish_broker.runtime.base import BotKey
 from publish_broker.runtime.pool_process import PoolProcessRuntime
 from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS, faq_version
+from tests.support import logs as log_format
 from tests.support.services import BOT_AUTH_TOKEN, wait_until
 
 pytestmark = pytest.mark.slow
@@ -96,6 +97,23 @@ def test_every_route_but_health_needs_the_token(pool, method, path):
         assert refused.status_code == 401, (params, refused.text)
     assert requests.get(f"{pool._url}/health", timeout=5).status_code == 200
     assert _answer(pool, ALICE, OFFICE_FAQ[0][3]).text == OFFICE_FAQ[0][2]  # still there
+
+
+def test_one_log_line_per_request_with_its_id_and_never_the_token(pool):
+    url = f"{pool._url}/bots/{ALICE.name}/model/parse"
+    answer = requests.post(url, params={"token": BOT_AUTH_TOKEN}, json={"text": "hi"},
+                           headers={"X-Request-ID": "ask-17"}, timeout=5)
+    assert answer.status_code == 200 and answer.headers["X-Request-ID"] == "ask-17"
+    refused = requests.post(url, params={"token": "wrong-token-0123456789"}, timeout=5)
+    assert refused.status_code == 401
+    lines = [f"request ask-17: POST {url[len(pool._url):]} 200 (",
+             f"request {refused.headers['X-Request-ID']}: POST {url[len(pool._url):]} 401 ("]
+    log_path = pool.models_dir / "pool.log"
+    wait_until(lambda: all(line in log_path.read_text() for line in lines), timeout=10,
+               what="the requests' log lines")
+    log = log_path.read_text()
+    assert BOT_AUTH_TOKEN not in log and "token=" not in log
+    log_format.check(log, "bot pool")  # a refused request is not a problem of the pool's
 
 
 def test_a_bearer_token_works_too_and_bad_input_gets_a_clear_error(pool):

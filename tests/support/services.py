@@ -171,7 +171,7 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
            "POOL_PORT": str(pool_port(Path(models_dir))),
            "PYTHONPATH": f"{REPO / 'publish-broker'}", **settings}
     log_path = log_dir / f"broker-{name}.log"
-    command = [os.environ.get("BROKER_PYTHON", _rasa_python()), "-m", "celery",
+    command = [os.environ.get("BROKER_PYTHON", _rasa_python()), "-m", "celery", "--quiet",
                "-A", "publish_broker.make_celery", "worker", "--loglevel", "INFO",
                "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
                "--without-gossip", "--without-mingle", "--without-heartbeat",

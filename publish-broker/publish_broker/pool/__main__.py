@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from publish_broker import logs
 from publish_broker.errors import EncoderUnavailable
 from publish_broker.matcher import warm_up
 from publish_broker.pool.registry import BotRegistry
@@ -23,8 +24,7 @@ logger = logging.getLogger("publish_broker.pool")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     try:
         settings = load_pool_settings()
         warm_up()

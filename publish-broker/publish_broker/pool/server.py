@@ -12,7 +12,9 @@ of a Rasa bot (the action server's bot_client, the broker's rasa_client.BotApi) 
 
 ``GET /health`` is open (health checks); every other route needs the bot token, as
 ``?token=`` (what Rasa clients send) or ``Authorization: Bearer``. ``GET /metrics`` is in
-Prometheus' text format. No access log: Rasa clients put the token in the query string.
+Prometheus' text format. One log line per request, with its id (the client's X-Request-ID or a
+new one, returned in that header), method, path without the query string (Rasa clients put the
+token there), status and duration.
 Model loads and asks run in a small thread pool, so a load never stalls other owners' asks;
 the questions of concurrent asks are encoded together (publish_broker.pool.batching).
 """
@@ -30,7 +32,9 @@ from typing import Any
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
+from publish_broker import logs
 from publish_broker.encoder import load_encoder
 from publish_broker.errors import BadRequest, BotNotFound, ModelUnreadable
 from publish_broker.modelfiles import MODEL_SUFFIX, model_file_name, store_id
@@ -49,7 +53,8 @@ def create_app(bots: BotRegistry, token: str, threads: int = 2, name: str = "faq
     """The pool's Sanic app over ``bots``, requiring ``token`` on every route but /health."""
     if not token:
         raise ValueError("a pool never runs without a bot token")
-    app = Sanic(name)
+    # Sanic's own logging configuration would add handlers of its own format beside the root's.
+    app = Sanic(name, configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.ctx.bots, app.ctx.token = bots, token
     app.ctx.metrics = PoolMetrics(bots)
@@ -70,7 +75,23 @@ def _routes(app: Sanic) -> None:
     app.add_route(_load, "/bots/<bot>/model", methods=["PUT"])
     app.add_route(_status, "/bots/<bot>/status", methods=["GET"])
     app.add_route(_delete, "/bots/<bot>", methods=["DELETE"])
+    app.register_middleware(_start_request, "request")
     app.register_middleware(_authenticate, "request")
+    app.register_middleware(_log_request, "response")
+
+
+async def _start_request(request: Request) -> None:
+    request.ctx.started = time.perf_counter()
+    request.ctx.id = logs.request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+
+
+async def _log_request(request: Request, answer: HTTPResponse) -> None:
+    # Sanic answers some requests (no such route, a body too large) before the middleware runs.
+    started = getattr(request.ctx, "started", time.perf_counter())
+    request_id = getattr(request.ctx, "id", None) or logs.request_id(None)
+    answer.headers[logs.REQUEST_ID_HEADER] = request_id
+    logger.info("request %s: %s %s %d (%.0f ms)", request_id, request.method, request.path,
+                answer.status, (time.perf_counter() - started) * 1000)
 
 
 async def _authenticate(request: Request):

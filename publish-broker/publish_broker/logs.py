@@ -1,0 +1,33 @@
+"""The broker's and the pool's log: the product's line format (README "Logs").
+
+Every service writes `<time> <LEVEL> <logger>: <message>`. Each image holds only its own package,
+so LOG_FORMAT is written once per package (publish_api/logs.py lists every copy); the worker and
+the pools, which share this package, take it from here. tests/support/logs.py reads every
+service's log against it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# What a task logs through Celery's task loggers carries the task's id, which for a publish
+# names its job (publish-api sends `job-<id>-<random>`).
+TASK_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(task_name)s[%(task_id)s] %(message)s"
+
+
+def configure(level: int | str = logging.INFO) -> None:
+    """A process's log lines (the pool's; Celery sets up the worker's) in LOG_FORMAT."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What of a client's X-Request-ID is kept: anything else (a token-sized blob, say) is replaced.
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id(given: str | None) -> str:
+    """The id of a request: the client's X-Request-ID when it is a plain token, else a new one."""
+    return given if given and _CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex

@@ -25,7 +25,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions import shared
+from actions import logs, shared
 from actions.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def create_app(token: str, actions_package: str = "actions") -> Sanic:
     """rasa-sdk's app for `actions_package`, refusing requests without `token` (401)."""
     # No CORS: only the concierge calls this server, never a browser.
     app = create_sdk_app(actions_package, cors_origins="")
+    logs.log_requests(app)
     app.register_middleware(token_check(token), "request")
     return app
 
@@ -74,13 +75,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         token = shared.settings().ACTIONS_TOKEN
     except SettingsError as error:
         raise SystemExit(f"capture-actions: {error}") from None
-    utils.configure_colored_logging(args.loglevel)
-    utils.update_sanic_log_level()
+    logs.configure(args.loglevel or logging.INFO)  # rasa-sdk's -v, -vv and --quiet
     app = create_app(token, args.actions or "actions")
     ssl = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     host = os.environ.get("SANIC_HOST", "0.0.0.0")
     logger.info("Action server on %s:%d, requests need ACTIONS_TOKEN", host, args.port)
-    app.run(host, args.port, ssl=ssl, workers=utils.number_of_sanic_workers())
+    app.run(host, args.port, ssl=ssl, workers=utils.number_of_sanic_workers(), access_log=False)
 
 
 if __name__ == "__main__":

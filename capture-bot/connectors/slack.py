@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Dict, Optional
 
@@ -32,7 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors import payloads, socket_mode
+from connectors import logs, payloads, socket_mode
 from connectors.dedup import RecentKeys, event_keys, interaction_keys
 from connectors.output import ConfigurableSlackBot
 from connectors.profiles import NAME_CACHE_SIZE, DisplayNames
@@ -73,6 +74,7 @@ class SlackConnector(SlackInput):
         """
         credentials = credentials or {}
         settings = load_settings()
+        logs.use_product_format()
         return cls(
             settings.SLACK_BOT_TOKEN,
             credentials.get("slack_channel"),
@@ -158,6 +160,15 @@ class SlackConnector(SlackInput):
     async def _handle_event(
         self, request: Request, body: Dict[str, Any], on_new_message: OnNewMessage
     ) -> HTTPResponse:
+        started = time.perf_counter()
+        answer = await self._answer_event(request, body, on_new_message)
+        logs.delivery("event", body.get("event_id"), (body.get("event") or {}).get("type"),
+                      request, answer, started)
+        return answer
+
+    async def _answer_event(
+        self, request: Request, body: Dict[str, Any], on_new_message: OnNewMessage
+    ) -> HTTPResponse:
         if body.get("type") == "url_verification":
             return response.json({"challenge": body.get("challenge")})
         event = body.get("event") or {}
@@ -168,7 +179,6 @@ class SlackConnector(SlackInput):
         if not self._is_supported_channel(body, metadata):
             return response.text("channel not supported")
         if not self._recent.first_time(event_keys(body)):
-            logger.info("Skipped a repeated Slack event %s", body.get("event_id"))
             return response.text("", headers={"X-Slack-No-Retry": "1"})
         if file_id:
             text = payloads.IMPORT_FILE_INTENT % file_id
@@ -180,14 +190,23 @@ class SlackConnector(SlackInput):
     async def _handle_interaction(
         self, request: Request, payload: Dict[str, Any], on_new_message: OnNewMessage
     ) -> HTTPResponse:
+        started = time.perf_counter()
+        answer = await self._answer_interaction(request, payload, on_new_message)
+        logs.delivery("interaction", payload.get("trigger_id"), payload.get("type"), request,
+                      answer, started)
+        return answer
+
+    async def _answer_interaction(
+        self, request: Request, payload: Dict[str, Any], on_new_message: OnNewMessage
+    ) -> HTTPResponse:
         if not self._is_interactive_message(payload):
             return response.text("interaction not supported")
         text = self._get_interactive_response(payload["actions"][0])
         if text is None:
             return response.text("User clicked link button")
         if not self._recent.first_time(interaction_keys(payload)):
-            logger.info("Skipped a repeated Slack interaction")
-            return response.text("")
+            # Slack reads this header on events only; here it tells the log line (logs.py).
+            return response.text("", headers={"X-Slack-No-Retry": "1"})
         metadata = payloads.interaction_metadata(payload)
         return await self._dispatch(request, on_new_message, text, metadata)
 

@@ -12,6 +12,8 @@ import requests
 from actions import messages
 from tests.capture_actions.conftest import DOMAIN, new_team, tracker
 from tests.capture_bot.servers import ACTIONS_DIR, ACTIONS_TOKEN, free_port, start_action_server
+from tests.support import logs
+from tests.support.services import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +61,20 @@ def test_a_request_with_the_token_runs_the_action(action_server, publish_api):
     assert response.status_code == 200, response.text
     assert messages.LIST_EMPTY in str(response.json()["responses"])
     assert registered(publish_api, team)
+
+
+def test_one_log_line_per_request_with_its_id_and_action(action_server):
+    headers = {"Authorization": f"Bearer {ACTIONS_TOKEN}", "X-Request-ID": "concierge-7"}
+    response = show_topics(action_server, new_team(), headers)
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "concierge-7"
+    line = "request concierge-7: POST /webhook action_show_topics 200 ("
+    wait_until(lambda: line in action_server.log(), timeout=10, what="the request's log line")
+    log = action_server.log()
+    assert logs.foreign(log) == [], "lines in another format"
+    # A refused request is logged without anything of its body, and is the only warning.
+    refused = [m for m in logs.messages(log, logs.REQUEST_LINE) if m["status"] == "401"]
+    assert refused and all(" POST /webhook 401 " in m[0] for m in refused if m["method"] == "POST")
+    assert all("missing or wrong ACTIONS_TOKEN" in line for line in logs.problems(log))
 
 
 def test_health_needs_no_token(action_server):

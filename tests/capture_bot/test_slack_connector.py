@@ -5,6 +5,7 @@ reply proves the concierge has moved on, so "no reply" is asserted without sleep
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.capture_bot.conftest import GENERAL_CHANNEL
 from tests.capture_bot.servers import SIGNING_SECRET, free_port, start_concierge
+from tests.support import logs as log_format
 from tests.support.slack_api import (
     block_actions,
     message_event,
@@ -138,7 +140,7 @@ def test_a_stale_timestamp_is_rejected_without_reply(webhook, slack):
 
 
 @pytest.mark.parametrize("reason", ["http_timeout", "http_error", "connection_failed"])
-def test_a_retried_event_gets_exactly_one_reply(webhook, slack, reason):
+def test_a_retried_event_gets_exactly_one_reply(webhook, slack, concierge, reason):
     dm = channel_id()
     event = message_event(TEAM, "U0ALICE", "hi", channel=dm)
     assert send_event(webhook, SIGNING_SECRET, event).status_code == 200
@@ -149,6 +151,14 @@ def test_a_retried_event_gets_exactly_one_reply(webhook, slack, reason):
     slack.wait_for_posts(1, channel=dm)
     assert_marker_then_silence(webhook, slack, "nowhere")
     assert len(slack.posts(dm)) == 1
+    # One log line per delivery, naming Slack's event id and each retry.
+    lines = [match.string for match in log_format.messages(concierge.log(), log_format.EVENT_LINE)
+             if match["id"] == event["event_id"]]
+    name = f"slack event {event['event_id']} message"
+    assert [re.sub(r" \(\d+ ms\)$", "", line) for line in lines] == [
+        f"{name}: 200 accepted",
+        f"{name} retry 1 ({reason}): 200 repeated, skipped",
+        f"{name} retry 2 ({reason}): 200 repeated, skipped"]
 
 
 def test_a_retry_whose_original_was_lost_is_answered(webhook, slack):

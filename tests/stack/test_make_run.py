@@ -19,6 +19,7 @@ import requests
 
 from actions.bot_client import ask
 from tests.stack.checkout import clean_checkout
+from tests.support import logs
 from tests.support.services import wait_until
 
 pytestmark = pytest.mark.slow
@@ -127,9 +128,9 @@ def test_the_dev_tokens_are_in_the_log_and_secrets_nowhere(make_run):
     for name in ("BROKER_API_TOKEN", "ACTIONS_API_TOKEN", "PLAYGROUND_API_TOKEN", "ACTIONS_TOKEN",
                  "SLACK_BOT_TOKEN"):
         assert f"run-local: {name}=" in settings, name
-    logs = [make_run.log(), settings, make_run.service_log("concierge"),
-            make_run.service_log("playground")]
-    assert not any(SIGNING_SECRET in log for log in logs)
+    texts = [make_run.log(), settings, make_run.service_log("concierge"),
+             make_run.service_log("playground")]
+    assert not any(SIGNING_SECRET in text for text in texts)
 
 
 def test_the_playground_serves_the_page(make_run):
@@ -177,6 +178,27 @@ def test_an_ask_typed_on_the_page_gets_the_owners_answer(make_run):
                    what="Alice's answer in Bob's DM")
     except TimeoutError:
         raise AssertionError(bob.get(dm, timeout=10).text) from None
+
+
+def test_every_service_logs_one_format_with_ids_and_no_warnings(make_run):
+    # After the publish and the ask above: each per-request, per-job and per-event line is there.
+    service_logs = {name: make_run.service_log(name) for name in SERVICES}
+    for name, log in service_logs.items():
+        logs.check(log, name)
+    api_requests = logs.messages(service_logs["publish-api"], logs.REQUEST_LINE)
+    assert {"POST", "PUT", "GET"} <= {match["method"] for match in api_requests}
+    assert all(re.fullmatch(r"[0-9a-f]{32}", match["id"]) for match in api_requests)
+    broker = service_logs["publish-broker"]
+    assert re.search(r"Task publish_broker\.publish\[job-1-[0-9a-f]{32}\] received", broker)
+    assert {"1"} == {match["id"] for match in logs.messages(broker, logs.JOB_LINE)}
+    asks = [match for match in logs.messages(service_logs["bot-pool"], logs.REQUEST_LINE)
+            if match["path"].endswith("/model/parse")]
+    assert asks and all(match["status"] == "200" for match in asks)
+    actions = logs.messages(service_logs["capture-actions"], logs.REQUEST_LINE)
+    assert any(re.search(r" POST /webhook action_\w+ 200 ", match[0]) for match in actions)
+    events = logs.messages(service_logs["concierge"], logs.EVENT_LINE)
+    assert any(m["id"].startswith("Ev") for m in events) and all(m["id"] != "-" for m in events)
+    assert logs.messages(service_logs["playground"], re.compile(r"^request: GET /as/"))
 
 
 def test_ctrl_c_stops_every_process_bots_included(make_run):

@@ -198,10 +198,11 @@ start bot-pool env -C publish-broker PYTHONPATH="$repo/publish-broker" \
   POOL_MODELS_DIR="$BOT_MODELS_DIR" POOL_HOST=127.0.0.1 POOL_PORT="$POOL_PORT" \
   "$rasa_python" -m publish_broker.pool
 # The concierge takes longest to start (Rasa and TensorFlow load its model): it starts as soon
-# as its model exists, while the others start.
+# as its model exists, while the others start. `python -m connectors run` is `rasa run` without
+# third-party deprecation notices (capture-bot/connectors/__main__.py).
 concierge_model || { stop; exit 1; }
 start concierge env -C capture-bot PYTHONPATH="$repo/capture-bot" \
-  "$rasa_python" -m rasa run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \
+  "$rasa_python" -m connectors run -m "$var/concierge/concierge.tar.gz" -i "$CONCIERGE_HOST" \
   -p "$CONCIERGE_PORT" --credentials credentials.yml --endpoints "$var/concierge/endpoints.yml"
 wait_ready bot-pool "http://127.0.0.1:$POOL_PORT/health" 60
 ready bot-pool "http://127.0.0.1:$POOL_PORT"

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+import warnings
 
 from rasa_sdk import utils
 from sanic import Sanic
@@ -24,6 +25,13 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # What of a client's X-Request-ID, and of an action's name, is written to the log.
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ACTION_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
+
+
+def ignore_deprecations() -> None:
+    """Third-party deprecation notices are no problem of the running server, and would be lines
+    in another format. rasa-sdk's import shows each once (a filter of its own, ahead of
+    PYTHONWARNINGS), so this one goes ahead of it: call it before importing rasa_sdk.endpoint."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def configure(level: int) -> None:

@@ -19,8 +19,6 @@ import os
 from typing import Awaitable, Callable, List, Optional
 
 from rasa_sdk import utils
-from rasa_sdk.endpoint import create_app as create_sdk_app
-from rasa_sdk.endpoint import create_argument_parser, create_ssl_context
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -37,6 +35,8 @@ Middleware = Callable[[Request], Awaitable[Optional[HTTPResponse]]]
 
 def create_app(token: str, actions_package: str = "actions") -> Sanic:
     """rasa-sdk's app for `actions_package`, refusing requests without `token` (401)."""
+    from rasa_sdk.endpoint import create_app as create_sdk_app
+
     # No CORS: only the concierge calls this server, never a browser.
     app = create_sdk_app(actions_package, cors_origins="")
     logs.log_requests(app)
@@ -68,6 +68,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     Raises:
         SystemExit: a setting is missing or invalid (the message names the variable).
     """
+    # Before rasa-sdk's endpoint (and Sanic-CORS, which it imports) is: see logs.py.
+    logs.ignore_deprecations()
+    from rasa_sdk.endpoint import create_argument_parser, create_ssl_context
+
     args = create_argument_parser().parse_args(argv)
     try:
         # At start, not at the first action: a bad variable stops the server before its

@@ -10,6 +10,7 @@ input channel, the first code of ours it runs: the channel gives that handler ou
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -26,11 +27,15 @@ _PLAIN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def use_product_format() -> None:
-    """Give the handlers writing to the terminal (Rasa's) LOG_FORMAT."""
+    """Give the handlers writing to the terminal (Rasa's) LOG_FORMAT, and our loggers Rasa's
+    level (which it writes to LOG_LEVEL): TensorFlow's absl later sets the root logger's to
+    WARNING, as Rasa's own loggers have a level of their own."""
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout,
                                                                                sys.stderr):
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    for name in ("connectors", "components"):
+        logging.getLogger(name).setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 
 def delivery(kind: str, slack_id: Any, subtype: Any, request: Request, answer: HTTPResponse,

@@ -27,7 +27,8 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-concierge"
 ACTIONS_TOKEN = "test-actions-token-0123456789"
 
-QUIET_ENV = {**RASA_ENV, "TQDM_DISABLE": "1"}
+# As make run and the images run them: third-party deprecation notices are no problem of ours.
+QUIET_ENV = {**RASA_ENV, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore::DeprecationWarning"}
 
 
 def free_port(taken: Optional[set] = None) -> int:
@@ -105,7 +106,8 @@ def start_action_server(port: int, log_dir: Path, env: Dict[str, str]) -> Proces
 def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
                     actions_url: str, slack_channel: Optional[str] = None,
                     extra_env: Optional[Dict[str, str]] = None) -> Process:
-    """`rasa run` with the Slack connector on `port`, replying through `slack_api_url`;
+    """`rasa run` (as `python -m connectors run`, the image's command) with the Slack
+    connector on `port`, replying through `slack_api_url`;
     `extra_env` added to its environment (SLACK_APP_TOKEN for Socket Mode)."""
     credentials = log_dir / f"credentials-{port}.yml"
     channel = f"\n  slack_channel: {slack_channel}" if slack_channel else ""
@@ -118,7 +120,7 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
     env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(BOT_DIR), "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
            "ACTIONS_TOKEN": ACTIONS_TOKEN, **(extra_env or {})}
-    command = [sys.executable, "-m", "rasa", "run", "-m", str(model), "-i", "127.0.0.1",
+    command = [sys.executable, "-m", "connectors", "run", "-m", str(model), "-i", "127.0.0.1",
                "-p", str(port), "--credentials", str(credentials),
                "--endpoints", str(endpoints)]
     log_path = log_dir / f"concierge-{port}.log"

@@ -43,6 +43,7 @@ def create_app(config: Settings | None = None) -> Celery:
     Raises SettingsError (naming the variable) when the environment's settings are invalid.
     """
     config = config or settings()
+    logs.drop_deprecation_notices()
     app = Celery("publish_broker", broker=config.QUEUE_URL, include=["publish_broker.tasks"])
     app.conf.update(
         task_serializer="json", accept_content=["json"], result_backend=None,

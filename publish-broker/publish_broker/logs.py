@@ -18,6 +18,21 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TASK_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(task_name)s[%(task_id)s] %(message)s"
 
 
+class _NoDeprecationNotices(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _DEPRECATION_NOTICE.search(record.getMessage())
+
+
+_DEPRECATION_NOTICE = re.compile(r": \w*DeprecationWarning: ")
+
+
+def drop_deprecation_notices() -> None:
+    """Keep third-party deprecation notices out of the log, where Celery sends Python's warnings
+    (logger py.warnings, at WARNING: they are no problem of a running worker). PYTHONWARNINGS
+    cannot: Sanic's import, in the child, sets DeprecationWarnings to show once, ahead of it."""
+    logging.getLogger("py.warnings").addFilter(_NoDeprecationNotices())
+
+
 def configure(level: int | str = logging.INFO) -> None:
     """A process's log lines (the pool's; Celery sets up the worker's) in LOG_FORMAT."""
     logging.basicConfig(level=level, format=LOG_FORMAT)

@@ -53,7 +53,7 @@ def create_app(config: Settings | None = None) -> Celery:
         # Ack after the work, one message at a time: a worker killed mid-task gives its job back.
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        worker_log_format=logs.LOG_FORMAT, worker_task_log_format=logs.TASK_LOG_FORMAT,
+        worker_log_format=logs.WORKER_LOG_FORMAT, worker_task_log_format=logs.TASK_LOG_FORMAT,
         # A pool of child processes is what lets Celery enforce time limits (the solo pool
         # cannot interrupt a task); one child, as training is CPU-bound: scale with workers.
         worker_pool="prefork", worker_concurrency=1,

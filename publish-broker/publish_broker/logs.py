@@ -13,9 +13,13 @@ import re
 import uuid
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# What a task logs through Celery's task loggers carries the task's id, which for a publish
+# The worker's logger names carry the process ([MainProcess] or [ForkPoolWorker-<n>]): a job may
+# be failed by either (the main process enforces the hard time limit), and each child warms up.
+WORKER_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(processName)s]: %(message)s"
+# What a task logs through Celery's task loggers also carries the task's id, which for a publish
 # names its job (publish-api sends `job-<id>-<random>`).
-TASK_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(task_name)s[%(task_id)s] %(message)s"
+TASK_LOG_FORMAT = ("%(asctime)s %(levelname)s %(name)s[%(processName)s]: "
+                   "%(task_name)s[%(task_id)s] %(message)s")
 
 
 class _NoDeprecationNotices(logging.Filter):

@@ -114,13 +114,13 @@ def test_a_task_over_its_hard_limit_is_killed_and_the_next_owner_is_served_warm(
     assert _final(api, following, timeout=240)["state"] == "live"
     log = worker.log()
     assert f"Hard time limit ({LIMIT_S + 3:.1f}s) exceeded for publish_broker.publish" in log
-    assert re.search(rf"MainProcess\] job {slow['id']} failed: {TOO_LONG}", log)
+    assert re.search(rf"\[MainProcess\]: job {slow['id']} failed: {TOO_LONG}", log)
     # The killed child's replacement warmed up before it trained the next owner's bot.
-    children = re.findall(r"/(ForkPoolWorker-\d+)\] publish-broker worker is warm", log)
+    children = re.findall(r"\[(ForkPoolWorker-\d+)\]: publish-broker worker is warm", log)
     assert len(children) == 2, children
     version = api.call("GET", f"/v1/jobs/{following}").json()["version_id"]
-    trained = log.index(f"{children[1]}] trained version {version} ")
-    assert log.index(f"{children[1]}] publish-broker worker is warm") < trained
+    trained = log.index(f"{children[1]}]: trained version {version} ")
+    assert log.index(f"{children[1]}]: publish-broker worker is warm") < trained
 
 
 def test_a_task_over_its_soft_limit_fails_its_job_saying_why(api, start_worker, slack):
@@ -134,7 +134,7 @@ def test_a_task_over_its_soft_limit_fails_its_job_saying_why(api, start_worker, 
     assert f"Soft time limit ({LIMIT_S:.1f}s) exceeded for publish_broker.publish" in log
     # Usually the task itself fails its job. Python may swallow the exception that interrupts it
     # (raised in a garbage collector's callback, it is only printed): the hard limit ends it then.
-    failed_by = re.search(rf"/(\S+)\] job {slow['id']} failed: {TOO_LONG}", log).group(1)
+    failed_by = re.search(rf"\[(\S+)\]: job {slow['id']} failed: {TOO_LONG}", log).group(1)
     assert failed_by == ("MainProcess" if "Hard time limit" in log else "ForkPoolWorker-1")
 
 

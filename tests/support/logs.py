@@ -1,5 +1,6 @@
 """The product's log lines (README "Logs"), which every service's log is read against:
-`<time> <LEVEL> <logger>: <message>`, LOG_FORMAT in each package's logs.py."""
+`<time> <LEVEL> <logger>: <message>`, LOG_FORMAT in each package's logs.py; the broker's worker
+names the process after the logger (`<logger>[MainProcess]: `)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import re
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
-                  r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<logger>[\w.-]+): "
+                  r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<logger>[\w.-]+)"
+                  r"(?:\[(?P<process>[\w-]+)\])?: "
                   r"(?P<message>.*)$")
 # Where a line names its request, job or Slack event.
 REQUEST_LINE = re.compile(r"request (?P<id>[A-Za-z0-9._:-]+): (?P<method>[A-Z]+) (?P<path>/\S*)"

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import csv
 import hashlib
-import json
 import logging
 import sys
 import tempfile
@@ -41,9 +40,11 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-for _path in ("publish-broker", "capture-actions"):
+for _path in ("publish-broker", "capture-actions", "bench"):
     if str(REPO / _path) not in sys.path:
         sys.path.insert(0, str(REPO / _path))
+
+import results  # noqa: E402
 
 from actions.bot_client import BotAnswer, answer_from_parse  # noqa: E402
 from publish_broker.botproject import BotProject  # noqa: E402
@@ -332,9 +333,7 @@ def main(argv: list[str] | None = None) -> dict:
               "fallback_threshold": FALLBACK_THRESHOLD, "matcher_variant": variant}
     if args.baseline == "seed":
         result["baseline"] = run_bot(dataset, seed_train, seed_adapt)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    results.write(result, args.json)
     return result
 
 

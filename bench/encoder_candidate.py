@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "publish-broker"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import onnxruntime as ort  # noqa: E402
+import results  # noqa: E402
 from encoder_latency import timed  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
@@ -349,10 +350,7 @@ def main() -> None:
         questions = [row["text"] for row in csv.DictReader(handle)][: args.limit]
     int8 = (lambda: MpnetEncoder(args.weights, int8=True)) if args.int8 else None
     result = {"questions": len(questions), **latency(name, make, questions, int8)}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    results.write(result, args.json)
 
 
 if __name__ == "__main__":

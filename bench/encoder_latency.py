@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,10 +68,7 @@ def main() -> None:
     sys.path.insert(0, str(args.code / "publish-broker"))
     result = {"code": str(args.code), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
               **measure(_questions(args.questions, args.limit))}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    results.write(result, args.json)
 
 
 if __name__ == "__main__":

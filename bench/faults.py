@@ -24,7 +24,6 @@ ask_p95_ms, ask_max_ms: from each request to its reply, over the answered asks).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import sys
@@ -37,6 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / part)
                 for part in (".", "publish-broker", "capture-actions", "capture-bot", "playground")]
+
+import results  # noqa: E402
 
 from tests.capture_bot.servers import train_concierge  # noqa: E402
 from tests.chaos import stack as faults  # noqa: E402
@@ -135,8 +136,7 @@ def main() -> None:
         "faults": [r.as_dict() for r in reports],
         "load": load,
     }
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "faults"}, indent=2))
+    results.write(result, args.json, shown={k: v for k, v in result.items() if k != "faults"})
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import results  # noqa: E402
+
 from tests.stack.checkout import clean_checkout  # noqa: E402
 
 PORTS = {"PUBLISH_API_PORT": 5721, "ACTIONS_PORT": 5722, "CONCIERGE_PORT": 5723,
@@ -101,9 +103,7 @@ def main() -> None:
             print(json.dumps(runs[-1]), flush=True)
     result = {"benchmark": "make_run_ready", "env_cache": not args.no_env_cache, "runs": runs,
               "cpus": os.cpu_count(), "load_at_end": os.getloadavg()[0]}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    results.write(result, args.json)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "publish-broker"), str(REPO / "capture-actions"),
                 str(REPO / "bench")]
 
+import results  # noqa: E402
+
 from publish_broker.constants import FAQ_INTENT  # noqa: E402
 from publish_broker.modelfiles import install_model  # noqa: E402
 from publish_broker.runtime.base import BotKey  # noqa: E402
@@ -298,10 +300,10 @@ def measure_restart(pool: Pool, keys: list[BotKey], versions: list[dict]) -> dic
 def measure_publishes(publishes: int) -> dict:
     import publish_latency
 
-    results = publish_latency.run_self_started("process", publishes)
+    measured = publish_latency.run_self_started("process", publishes)
     keys = ("first_publish_p50_s", "first_publish_p95_s", "republish_p50_s", "republish_p95_s",
             "failed_asks_during_republish", "asks_during_republish")
-    return {key: results[key] for key in keys}
+    return {key: measured[key] for key in keys}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -315,7 +317,7 @@ def run(args: argparse.Namespace) -> dict:
     cache = args.cache / f"owners-{args.topics}t"
     models = build_models(versions, cache)
     keys = [BotKey(v["team_id"], v["user_id"]) for v in versions]
-    results = {"owners": args.owners, "topics": args.topics,
+    measured = {"owners": args.owners, "topics": args.topics,
                "model_build_s": round(time.monotonic() - started, 1)}
     with tempfile.TemporaryDirectory(prefix="bench-pool-") as directory:
         for key, (digest, path) in zip(keys, models, strict=True):
@@ -324,16 +326,16 @@ def run(args: argparse.Namespace) -> dict:
         pool = Pool(Path(directory), budget_mb=64 * 1024)
         pool.runtime.start()
         try:
-            results.update(measure_memory(pool, keys, models))
-            results.update(measure_asks(pool, keys, versions, test, args.rate, args.ask_seconds))
-            results.update(measure_cold(pool, keys, versions, samples=100))
-            results.update(measure_restart(pool, keys, versions))
+            measured.update(measure_memory(pool, keys, models))
+            measured.update(measure_asks(pool, keys, versions, test, args.rate, args.ask_seconds))
+            measured.update(measure_cold(pool, keys, versions, samples=100))
+            measured.update(measure_restart(pool, keys, versions))
         finally:
             pool.runtime.close()
     if args.publishes:
-        results.update(measure_publishes(args.publishes))
-    results["elapsed_s"] = round(time.monotonic() - started, 1)
-    return results
+        measured.update(measure_publishes(args.publishes))
+    measured["elapsed_s"] = round(time.monotonic() - started, 1)
+    return measured
 
 
 def main() -> int:
@@ -348,10 +350,7 @@ def main() -> int:
     parser.add_argument("--ask-seconds", type=float, default=30.0)
     parser.add_argument("--publishes", type=int, default=10)
     args = parser.parse_args()
-    results = run(args)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    results.write(run(args), args.json)
     return 0
 
 

@@ -16,7 +16,6 @@ serves a live bot: the pool process's RSS (process runtime) or the pool containe
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "publish-broker"), str(REPO / "capture-actions")]
+
+import results  # noqa: E402
 
 from actions.bot_client import BotUnavailable, ask  # noqa: E402
 from tests.support.services import (  # noqa: E402
@@ -160,12 +161,10 @@ def main() -> int:
     parser.add_argument("--api-token", help="its API_TOKEN (with --api-url)")
     args = parser.parse_args()
     if args.api_url:
-        results = run(RunningApi(args.api_url, args.api_token or ""), args.runtime, args.publishes)
+        result = run(RunningApi(args.api_url, args.api_token or ""), args.runtime, args.publishes)
     else:
-        results = run_self_started(args.runtime, args.publishes)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+        result = run_self_started(args.runtime, args.publishes)
+    results.write(result, args.json)
     return 0
 
 

@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "publish-broker"))
 sys.path.insert(0, str(REPO / "bench"))
 
+import results  # noqa: E402
 from answer_quality import holdout_labels, read_rows, version_of  # noqa: E402
 
 from publish_broker.botproject import matcher_examples  # noqa: E402
@@ -112,15 +113,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args()
     rows = read_rows(args.train, args.label_column)
-    results = []
+    measured = []
     for name, topics, inscope, oos in runs(rows):
         for config in args.configs:
             result = {"bot": name, "config": config, **evaluate(topics, inscope, oos,
                                                                 CONFIGS[config])}
             print(json.dumps(result), flush=True)
-            results.append(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+            measured.append(result)
+    results.write(measured, args.json, shown=None, indent=1)
 
 
 if __name__ == "__main__":

@@ -191,12 +191,9 @@ class MpnetEncoder(production.SentenceEncoder):
         self._cache, self._cache_lock = {}, production.threading.Lock()
 
     def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
-        length = max(len(ids) for ids in batch)
-        token_ids = np.full((len(batch), length), _PAD, dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.float32)
-        for row, ids in enumerate(batch):
-            token_ids[row, : len(ids)] = ids
-            mask[row, : len(ids)] = 1.0
+        token_ids, mask = production.padded(batch)
+        token_ids[mask == 0] = _PAD  # MPNet's padding token is not 0
+        length = token_ids.shape[1]
         positions = np.where(mask > 0, np.arange(length) + _FIRST_POSITION, _PAD).astype(np.int64)
         bias = self._relative[relative_buckets(length)].transpose(2, 0, 1)[None]
         feed = {"input_ids": token_ids, "position_ids": positions, "attention_mask": mask,
@@ -243,15 +240,10 @@ class OnnxFileEncoder(production.SentenceEncoder):
         return super()._encode_uncached([self._prefix + text for text in texts])
 
     def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
-        length = max(len(ids) for ids in batch)
-        token_ids = np.zeros((len(batch), length), dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.float32)
-        for row, ids in enumerate(batch):
-            token_ids[row, : len(ids)] = ids
-            mask[row, : len(ids)] = 1.0
+        token_ids, mask = production.padded(batch)
         arrays = {"input_ids": token_ids, "attention_mask": mask,
                   "token_type_ids": np.zeros_like(token_ids),
-                  "position_ids": np.broadcast_to(np.arange(length), token_ids.shape)}
+                  "position_ids": np.broadcast_to(np.arange(token_ids.shape[1]), token_ids.shape)}
         feed = {name: np.ascontiguousarray(arrays[name], dtype=dtype)
                 for name, dtype in self._inputs.items()}
         states = self._session.run([self._output], feed)[0]

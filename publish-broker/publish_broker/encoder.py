@@ -185,15 +185,21 @@ class SentenceEncoder:
         return result
 
     def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
-        length = max(len(ids) for ids in batch)
-        token_ids = np.zeros((len(batch), length), dtype=np.int64)
-        mask = np.zeros((len(batch), length), dtype=np.float32)
-        for row, ids in enumerate(batch):
-            token_ids[row, : len(ids)] = ids
-            mask[row, : len(ids)] = 1.0
-        positions = np.broadcast_to(np.arange(length, dtype=np.int64), token_ids.shape)
+        token_ids, mask = padded(batch)
+        positions = np.broadcast_to(np.arange(token_ids.shape[1], dtype=np.int64), token_ids.shape)
         feed = dict(zip(INPUTS, (token_ids, np.ascontiguousarray(positions), mask), strict=True))
         return self._session.run([OUTPUT], feed)[0]
+
+
+def padded(batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (int64) and attention mask (float32) of a batch, zero-padded to its longest."""
+    length = max(len(ids) for ids in batch)
+    token_ids = np.zeros((len(batch), length), dtype=np.int64)
+    mask = np.zeros((len(batch), length), dtype=np.float32)
+    for row, ids in enumerate(batch):
+        token_ids[row, : len(ids)] = ids
+        mask[row, : len(ids)] = 1.0
+    return token_ids, mask
 
 
 def _session(model: bytes, weights: dict[str, ort.OrtValue]) -> ort.InferenceSession:

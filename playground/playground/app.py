@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                                             settings.HTTP_TIMEOUT_S)
     app.extensions["owners"] = Owners(settings.PUBLISH_API_URL, settings.PLAYGROUND_API_TOKEN,
                                       settings.HTTP_TIMEOUT_S)
+    logs.init_app(app)
     guard.init_app(app)
     app.register_blueprint(web_api.bp)
     app.register_blueprint(pages.bp)

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.playground.servers import free_port, start_playground
+from tests.support.services import wait_until
 
 BOT_TOKEN = "xoxb-doors-test-token"
 
@@ -137,11 +138,18 @@ def test_an_upload_is_shared_in_the_dm_and_only_its_reader_downloads_it(playgrou
 def test_an_upload_url_takes_its_bytes_once_and_only_with_its_secret(playground):
     started = _call(playground, "files.getUploadURLExternal", filename="a.csv", length=3).json()
     url = started["upload_url"]
-    assert requests.post(url.rsplit("/", 1)[0] + "/wrong", data=b"abc", timeout=5).status_code \
-        == 404
+    path, _, secret = url.partition("?secret=")
+    assert secret and path.endswith("/api/upload/" + started["file_id"])
+    assert requests.post(path + "?secret=wrong", data=b"abc", timeout=5).status_code == 404
+    assert requests.post(path, data=b"abc", timeout=5).status_code == 404
     assert requests.post(url, data=b"abcd", timeout=5).status_code == 404  # not the length
     assert requests.post(url, data=b"abc", timeout=5).status_code == 200
     assert requests.post(url, data=b"abc", timeout=5).status_code == 404  # used
+    # Each request has its line in the log, named by its id; the upload's secret is in none.
+    upload_line = re.compile(r"request [0-9a-f]{32}: POST /api/upload/\S+ 200 ")
+    wait_until(lambda: upload_line.search(playground.log_path.read_text()), timeout=10,
+               what="the upload's line in the playground's log")
+    assert secret not in playground.log_path.read_text()
     files = f'[{{"id": "{started["file_id"]}"}}]'
     assert _call(playground, "files.completeUploadExternal", files=files,
                  channel_id="C0NOPE").json()["error"] == "channel_not_found"

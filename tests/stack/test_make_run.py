@@ -198,7 +198,7 @@ def test_every_service_logs_one_format_with_ids_and_no_warnings(make_run):
     assert any(re.search(r" POST /webhook action_\w+ 200 ", match[0]) for match in actions)
     events = logs.messages(service_logs["concierge"], logs.EVENT_LINE)
     assert any(m["id"].startswith("Ev") for m in events) and all(m["id"] != "-" for m in events)
-    assert logs.messages(service_logs["playground"], re.compile(r"^request: GET /as/"))
+    assert logs.messages(service_logs["playground"], re.compile(r"^request [0-9a-f]{32}: GET /as/"))
 
 
 def test_ctrl_c_stops_every_process_bots_included(make_run):

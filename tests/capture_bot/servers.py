@@ -117,7 +117,10 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
     # As the image and `make run` write it: the secret comes from the environment.
     endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n"
                          "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n")
-    env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(BOT_DIR), "SLACK_BOT_TOKEN": BOT_TOKEN,
+    # LOG_LEVEL as make run and the image leave it (INFO): a Rasa training earlier in this test
+    # process sets it to WARNING (publish_broker.training), and the tests read the INFO lines.
+    env = {**os.environ, **QUIET_ENV, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BOT_DIR),
+           "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
            "ACTIONS_TOKEN": ACTIONS_TOKEN, **(extra_env or {})}
     command = [sys.executable, "-m", "connectors", "run", "-m", str(model), "-i", "127.0.0.1",

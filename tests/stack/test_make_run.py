@@ -46,8 +46,12 @@ class MakeRun:
     """`make run` in its own session, as a terminal would run it; Ctrl-C is SIGINT to the group."""
 
     def __init__(self, checkout, log_path):
+        # A terminal's environment: none of the services' settings, and no LOG_LEVEL, which a
+        # Rasa training earlier in this test process sets to WARNING (publish_broker.training)
+        # and the concierge would take up.
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "QUEUE_URL", "BROKER_URL", "SLACK_API_URL")
+               if k not in ("DATABASE_URL", "QUEUE_URL", "BROKER_URL", "SLACK_API_URL",
+                            "LOG_LEVEL")
                and not k.endswith("TOKEN")}
         env.update(PUBLISH_API_PORT=str(API_PORT), ACTIONS_PORT=str(ACTIONS_PORT),
                    CONCIERGE_PORT=str(CONCIERGE_PORT), POOL_PORT=str(POOL_PORT),

@@ -185,13 +185,18 @@ def _examples_block(examples: list[str]) -> str:
     return "".join(f"- {example}\n" for example in cleaned if example)
 
 
+def matcher_config() -> dict:
+    """FaqMatcher's configuration in every generated project (its pipeline entry)."""
+    return {"fallback_threshold": FALLBACK_THRESHOLD}
+
+
 def _config() -> dict:
     return {
         "recipe": "default.v1",
         "language": "en",
         "assistant_id": "faq-bot",
         "pipeline": [
-            {"name": MATCHER_COMPONENT, "fallback_threshold": FALLBACK_THRESHOLD},
+            {"name": MATCHER_COMPONENT, **matcher_config()},
             {"name": "FallbackClassifier", "threshold": FALLBACK_THRESHOLD},
         ],
     }

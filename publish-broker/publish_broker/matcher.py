@@ -37,6 +37,8 @@ import json
 import logging
 import re
 import tarfile
+import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -94,6 +96,7 @@ _EMBEDDED = (OWNER_SOURCE, ANSWER_SOURCE)  # WordNet paraphrases are not: they l
 _FOLDS = 5  # cross-validation folds of the owner's phrasings that calibrate the cut
 _MIN_CUT = 1e-3  # keeps the confidence map defined when every phrasing scored 0
 _MAX_MODEL_FILE = 64 * 1024 * 1024  # bytes of one file of the matcher's resource in an archive
+_MATCHER_ONLY_FOLDER = "faq_matcher"  # the folder of an archive written by FaqModel.to_archive
 
 Example = tuple[str, str, str]  # (text, topic label, source)
 Responses = dict[str, list[dict[str, Any]]]  # "utter_faq/t1" -> [{"text": answer}]
@@ -413,6 +416,18 @@ class FaqModel:
             (directory / _LEXICAL_JSON).write_text(json.dumps(vocabularies), encoding="utf-8")
             np.savez(directory / _LEXICAL_ARRAYS, **arrays)
 
+    def to_archive(self, path: Path) -> None:
+        """Writes the saved files as a gzipped tar, which ``from_archive`` reads as it reads a
+        Rasa model archive: what a pool can answer with before Rasa has packaged the model.
+
+        Raises OSError if it cannot be written.
+        """
+        with tempfile.TemporaryDirectory(prefix="faq-matcher-") as directory:
+            self.save(Path(directory))
+            # Level 1: the arrays barely compress anyway, and this is on the way to answering.
+            with tarfile.open(path, "w:gz", compresslevel=1) as archive:
+                archive.add(directory, arcname=_MATCHER_ONLY_FOLDER)
+
     @classmethod
     def load(cls, directory: Path, config: Mapping[str, Any] | None = None) -> FaqModel:
         """Loads a model saved by ``save``; ``config`` overrides the saved configuration.
@@ -508,6 +523,29 @@ class FaqModel:
                 "ranking": [{"confidence": s, "intent_response_key": k} for k, s in listed],
             },
         }
+
+
+def fit_once(examples: list[Example], responses: Responses,
+             config: Mapping[str, Any] | None = None) -> FaqModel:
+    """``FaqModel.fit``, reusing this process's last fit when the inputs are the same.
+
+    A publish to a pool fits the matcher first, for the pool to answer with at once, then Rasa
+    packages the model archive, whose FaqMatcher would fit the same inputs again: it gets the
+    same model instead (a fit is deterministic, so only the time differs).
+    """
+    key = json.dumps([examples, responses, {**DEFAULT_CONFIG, **(config or {})}],
+                     sort_keys=True)
+    with _last_fit_lock:
+        if _last_fit and _last_fit[0] == key:
+            return _last_fit[1]
+    model = FaqModel.fit(examples, responses, config)
+    with _last_fit_lock:
+        _last_fit[:] = [key, model]
+    return model
+
+
+_last_fit: list = []  # [inputs' key, model]: one model (~1 MB at most) per process
+_last_fit_lock = threading.Lock()
 
 
 def answer_examples(responses: Responses, topics: set[str]) -> list[Example]:

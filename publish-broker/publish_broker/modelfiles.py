@@ -3,6 +3,8 @@
 A bot's models live in ``<models dir>/<bot name>/<digest>.tar.gz``. The broker writes them
 (atomically, readable by bots and pools that mount the directory read-only), deletes the old
 ones once a new one is live, and serialises deploys of one bot with a lock file beside them.
+For a moment during a publish to a pool, ``<digest>.tar.gz`` may hold only the matcher's
+files (``FaqModel.to_archive``), until Rasa's archive of the same digest replaces it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from publish_broker.errors import DeployError
 logger = logging.getLogger(__name__)
 
 MODEL_SUFFIX = ".tar.gz"
+RASA_METADATA = "metadata.json"  # at the root of every Rasa model archive
 _DIGEST = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
@@ -42,11 +46,22 @@ def digest_of(file_name: str) -> str | None:
 
 
 def stored_model(bot_dir: Path, model_digest: str) -> Path | None:
-    """The model file of this digest in a bot's model directory, None if it is not there."""
+    """The Rasa model archive of this digest in a bot's model directory, None if it is not
+    there (or only the matcher-only archive a pool answers with until Rasa has packaged it)."""
     with contextlib.suppress(ValueError):
         path = bot_dir / model_file_name(model_digest)
-        return path if path.is_file() else None
+        return path if path.is_file() and is_packaged(path) else None
     return None
+
+
+def is_packaged(path: Path) -> bool:
+    """True for a Rasa model archive; False for a matcher-only one (``FaqModel.to_archive``),
+    which has no Rasa metadata, or a file that is no archive."""
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            return any(member.name == RASA_METADATA for member in archive)
+    except (OSError, tarfile.TarError, EOFError):
+        return False
 
 
 def install_model(model_path: Path, bot_dir: Path, model_digest: str) -> Path:

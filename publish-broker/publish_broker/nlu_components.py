@@ -32,6 +32,7 @@ from publish_broker.errors import ModelUnreadable
 from publish_broker.matcher import (
     DEFAULT_CONFIG,
     FaqModel,
+    fit_once,
     warm_up,
 )
 
@@ -82,7 +83,7 @@ class FaqMatcher(GraphComponent, IntentClassifier):
             if ex.get(TEXT) and (ex.get(INTENT_RESPONSE_KEY) or _source(ex) == DISMISSED_SOURCE)
         ]
         responses = {key: list(value) for key, value in sorted(training_data.responses.items())}
-        self._model = FaqModel.fit(examples, responses, self._config)
+        self._model = fit_once(examples, responses, self._config)
         self.persist()
         return self._resource
 

@@ -19,14 +19,24 @@ from pathlib import Path
 
 from . import notify, questions
 from .api_client import PublishApiClient
-from .errors import PublishFailed
+from .errors import (
+    ApiUnavailable,
+    BrokerError,
+    DeployError,
+    JobClosed,
+    OwnerBusy,
+    PublishFailed,
+    RuntimeUnavailable,
+)
 from .notify import SlackNotifier
-from .runtime.base import BotKey, BotRuntime
+from .runtime.base import BotKey, BotRuntime, Deployment
 from .training import Trainer
 
 logger = logging.getLogger(__name__)
 
 FINAL_STATES = ("live", "failed", "superseded")
+# What Celery retries (tasks.py): the job is not over, so what a publish showed stays.
+RETRIED = (ApiUnavailable, RuntimeUnavailable, OwnerBusy)
 UNEXPECTED_FAILURE = "something went wrong on our side while building your bot. Please try again."
 
 Step = Callable[..., dict]  # moves this task's job on: step(state, **fields)
@@ -78,7 +88,7 @@ class Publisher:
             return self._retire(step, key)
         digest = self.trainer.digest(version)
         deployment, stored = self.runtime.status(key), self.runtime.stored_model(key, digest)
-        if deployment is not None and deployment.model_digest == digest:
+        if deployment is not None and deployment.model_digest == digest and stored is not None:
             logger.info("job %s: model %s is already live, not retrained", job_id, digest[:12])
             step("deploying")
         elif stored is not None:
@@ -87,19 +97,57 @@ class Publisher:
             step("deploying")
             deployment = self.runtime.deploy(key, stored, digest)
         else:
-            deployment = self._train_and_deploy(step, job_id, key, version)
+            deployment = self._train_and_deploy(step, job_id, key, version, deployment)
         step("live", endpoint=deployment.endpoint, model_digest=deployment.model_digest)
         self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))
         questions.deliver_answers(self.api, self.notifier, job_id)
 
-    def _train_and_deploy(self, step: Step, job_id: int, key: BotKey, version: dict):
+    def _train_and_deploy(self, step: Step, job_id: int, key: BotKey, version: dict,
+                          live: Deployment | None):
         out_dir = Path(tempfile.mkdtemp(prefix=f"job{job_id}-", dir=self.work_dir))
         try:
-            model = self.trainer.train(version, out_dir)
-            step("deploying")
-            return self.runtime.deploy(key, model.path, model.digest)
+            preview = self._preview(job_id, key, version, out_dir) if live else None
+            try:
+                model = self.trainer.train(version, out_dir)
+                step("deploying")
+                return self.runtime.deploy(key, model.path, model.digest)
+            except (JobClosed, *RETRIED):
+                raise  # the job goes on, later or in another task, towards the same model
+            except Exception:
+                if preview is not None and live is not None:
+                    self._withdraw(job_id, key, preview, live)
+                raise
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
+
+    def _preview(self, job_id: int, key: BotKey, version: dict, out_dir: Path) -> str | None:
+        """A live pool bot answers with the fitted matcher at once, ~0.15 s before Rasa has
+        packaged it (the same fit: see Trainer.preview); returns the digest it answers with.
+
+        Only for a republish: askers find a bot through the endpoint its job records as live,
+        so until a first publish is live nobody could ask the preview anything. Best effort:
+        if the pool cannot take it (it died, say), the deploy after Rasa's training will.
+        """
+        if not self.runtime.answers_from_matcher:
+            return None
+        model = self.trainer.preview(version, out_dir)
+        try:
+            self.runtime.preview(key, model.path, model.digest)
+        except (DeployError, RuntimeUnavailable) as exc:
+            logger.warning("job %s: could not answer early (%s); deploying after training",
+                           job_id, exc)
+            return None
+        logger.info("job %s: the bot answers with model %s, Rasa packages it", job_id,
+                    model.digest[:12])
+        return model.digest
+
+    def _withdraw(self, job_id: int, key: BotKey, digest: str, live: Deployment) -> None:
+        # The job fails: what answered before it answers again (best effort: the job's own
+        # error is the one to report).
+        try:
+            self.runtime.withdraw(key, digest, live)
+        except BrokerError as exc:
+            logger.error("job %s: could not withdraw model %s (%s)", job_id, digest[:12], exc)
 
     def _retire(self, step: Step, key: BotKey) -> None:
         # Every topic was deleted: the published state is "no bot", so stop the old one.

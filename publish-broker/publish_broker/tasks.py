@@ -31,17 +31,14 @@ from .errors import (
     ApiUnavailable,
     BrokerError,
     JobClosed,
-    OwnerBusy,
-    RuntimeUnavailable,
 )
 from .notify import SlackNotifier
-from .pipeline import UNEXPECTED_FAILURE, fail_job
+from .pipeline import RETRIED, UNEXPECTED_FAILURE, fail_job
 from .questions import send_digest
 from .worker import publisher, settings
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT = (ApiUnavailable, RuntimeUnavailable, OwnerBusy)
 RETRY_BACKOFF_MAX_S = 60
 GAVE_UP = "publishing timed out waiting for another service. Please try again."
 TOO_LONG = "building your bot took too long, so it was stopped. Please try again."
@@ -68,7 +65,7 @@ class PublishTask(Task):
     Request = PublishRequest
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        if isinstance(exc, TRANSIENT):
+        if isinstance(exc, RETRIED):
             reason = GAVE_UP
         elif _timed_out(exc):
             reason = TOO_LONG
@@ -88,12 +85,12 @@ def _timed_out(exc: BaseException | None) -> bool:
 
 
 @shared_task(name="publish_broker.publish", bind=True, base=PublishTask, acks_late=True,
-             autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=RETRY_BACKOFF_MAX_S,
+             autoretry_for=RETRIED, retry_backoff=True, retry_backoff_max=RETRY_BACKOFF_MAX_S,
              retry_jitter=True)
 def publish(self, job_id: int) -> str:
     """Build and deploy the bot of publish job `job_id` (idempotent; safe to redeliver).
 
-    Raises the TRANSIENT errors (Celery retries them) and Reject (publish-api refused a request).
+    Raises the RETRIED errors (Celery retries them) and Reject (publish-api refused a request).
     """
     try:
         return publisher().run(job_id, claim=self.request.id)

@@ -20,10 +20,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import threadpoolctl
 import yaml
 
-from publish_broker.botproject import BotProject, build_project
+from publish_broker.botproject import BotProject, build_project, matcher_config, matcher_examples
 from publish_broker.errors import TrainingError
+from publish_broker.matcher import fit_once
 from publish_broker.rasa_env import RASA_ENV
 from publish_broker.settings import default
 
@@ -97,6 +99,24 @@ class Trainer:
         logger.info("trained version %s (%d topics) in %.2f s", version.get("id"), topics, elapsed)
         return model
 
+    def preview(self, version: dict, out_dir: Path) -> TrainedModel:
+        """Fits ``version``'s matcher without Rasa into ``out_dir/preview/<digest>.tar.gz``, a
+        matcher-only archive a pool answers with (``FaqModel.to_archive``); ``train`` then
+        reuses this fit (``matcher.fit_once``) for the Rasa archive.
+
+        Raises TrainingError if the version is invalid; OSError if files cannot be written.
+        """
+        started = time.perf_counter()
+        project = self._project(version)
+        examples, responses = matcher_examples(version, self.paraphrases_per_topic)
+        model = fit_once(examples, responses, matcher_config())
+        path = out_dir / "preview" / f"{project.digest}.tar.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.to_archive(path)
+        logger.info("fitted the matcher of version %s in %.2f s", version.get("id"),
+                    time.perf_counter() - started)
+        return TrainedModel(path=path, digest=project.digest)
+
     def _project(self, version: dict) -> BotProject:
         # A publish asks for the digest, then trains the same version: build it (and run
         # WordNet over it) once.
@@ -120,13 +140,18 @@ def train_project(project: BotProject, out_dir: Path) -> TrainedModel:
 
 
 def configure_rasa_environment() -> None:
-    """Sets Rasa's variables (unless already set) and keeps structlog quiet below WARNING.
+    """Sets Rasa's variables (unless already set), one BLAS thread, and keeps structlog quiet
+    below WARNING.
 
     Without a structlog configuration Rasa's rule policy prints its debug state on every
     prediction. Call before Rasa is used (the Trainer does).
     """
     for name, value in _RASA_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
+    # OPENBLAS_NUM_THREADS counts only before numpy is loaded, which a worker started without
+    # RASA_ENV (a test's, a bench's) has done by now; a second BLAS thread spinning beside the
+    # pool on two cores made a fit up to 5x slower (docs/benchmarks.md).
+    threadpoolctl.threadpool_limits(limits=1, user_api="blas")
     import structlog
 
     if not structlog.is_configured():

@@ -198,3 +198,41 @@ def test_fitting_without_rasa_gives_the_model_rasa_training_gives(three_topic_mo
     for question in [p for *_, p in OFFICE_FAQ[:3]] + UNRELATED_QUESTIONS:
         assert fitted.parse(question)["intent"] == pytest.approx(
             trained.parse(question)["intent"]), question
+
+
+def test_a_matcher_only_archive_loads_the_model_rasa_packages(three_topic_model, trainer,
+                                                               tmp_path):
+    from publish_broker.modelfiles import is_packaged
+    from tests.publish_broker.faq_data import faq_version
+
+    preview = trainer.preview(faq_version(3), tmp_path)
+    early, packaged = (FaqModel.from_archive(path) for path in (preview.path,
+                                                                three_topic_model.path))
+
+    assert preview.digest == three_topic_model.digest
+    assert (is_packaged(preview.path), is_packaged(three_topic_model.path)) == (False, True)
+    assert early.examples == packaged.examples and early.config == packaged.config
+    assert early.state["cut"] == packaged.state["cut"]
+    for name in ("embeddings", "coef", "intercept"):
+        assert np.array_equal(early.state[name], packaged.state[name]), name
+    for question in [p for *_, p in OFFICE_FAQ[:3]] + UNRELATED_QUESTIONS:
+        assert early.parse(question) == packaged.parse(question), question
+
+
+def test_a_publish_fits_its_matcher_once_for_the_preview_and_rasa(trainer, tmp_path,
+                                                                   monkeypatch):
+    from tests.publish_broker.faq_data import faq_version
+
+    fits = []
+    fit = FaqModel.fit.__func__
+    monkeypatch.setattr(FaqModel, "fit",
+                        classmethod(lambda cls, *args: fits.append(1) or fit(cls, *args)))
+    version = {**faq_version(2), "id": "fit-once"}
+
+    trainer.preview(version, tmp_path)
+    trainer.train(version, tmp_path)
+    assert len(fits) == 1
+    changed = {**version, "topics": [{**version["topics"][0], "answer": "Another answer."},
+                                     *version["topics"][1:]]}
+    trainer.train(changed, tmp_path)
+    assert len(fits) == 2  # other inputs: fitted, not reused

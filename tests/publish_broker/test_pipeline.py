@@ -10,7 +10,13 @@ import pytest
 
 from actions.bot_client import ask
 from publish_broker.api_client import PublishApiClient
-from publish_broker.errors import ApiRejected, JobClosed, OwnerBusy
+from publish_broker.errors import (
+    ApiRejected,
+    DeployError,
+    JobClosed,
+    OwnerBusy,
+    TrainingError,
+)
 from publish_broker.notify import SlackNotifier
 from publish_broker.pipeline import Publisher
 from publish_broker.runtime import BotKey
@@ -28,12 +34,16 @@ WIFI = {"question": "What is the guest wifi password?", "answer": "It is on the 
 
 
 class CountingTrainer(Trainer):
-    """The real trainer, counting how often it really trains."""
+    """The real trainer, counting how often it really trains; ``meanwhile``, if set, is called
+    as Rasa's training starts (what a test checks, or a failure it injects, at that point)."""
 
     trainings = 0
+    meanwhile = None
 
     def train(self, version, out_dir):
         self.trainings += 1
+        if self.meanwhile is not None:
+            self.meanwhile()
         return super().train(version, out_dir)
 
 
@@ -194,6 +204,101 @@ def test_a_question_the_owner_dismissed_is_refused_after_the_next_publish(api, p
     endpoint = api.call("GET", f"{path}/bot").json()["endpoint"]
     assert ask(endpoint, BOT_AUTH_TOKEN, stray).is_fallback
     assert ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
+
+
+def test_a_republished_bot_answers_before_rasa_has_packaged_its_model(api, publisher):
+    path, key = owner(api, "U0EARLY", VPN, WIFI), BotKey(TEAM, "U0EARLY")
+    assert publisher.run(publish(api, path)) == "live"
+    endpoint, old = (api.call("GET", f"{path}/bot").json()[k] for k in ("endpoint",
+                                                                         "model_digest"))
+    change_answer(api, path, "Use the new VPN portal.")
+    seen = {}
+
+    def meanwhile():  # Rasa is about to package the model
+        digest = publisher.runtime.status(key).model_digest
+        seen["answer"] = ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text
+        seen["packaged"] = publisher.runtime.stored_model(key, digest) is not None
+        seen["old model kept"] = publisher.runtime.stored_model(key, old) is not None
+
+    assert run_with(publisher, meanwhile, publish(api, path)) == "live"
+
+    assert seen == {"answer": "Use the new VPN portal.", "packaged": False,
+                    "old model kept": True}
+    bot = api.call("GET", f"{path}/bot").json()
+    assert publisher.runtime.stored_model(key, bot["model_digest"]) is not None  # Rasa's
+    assert publisher.runtime.stored_model(key, old) is None  # pruned once the new one is live
+
+
+def test_a_republish_failing_after_it_answered_early_gives_the_old_answers_back(
+        api, publisher, slack):
+    path, key = owner(api, "U0UNDO", VPN, WIFI), BotKey(TEAM, "U0UNDO")
+    assert publisher.run(publish(api, path)) == "live"
+    endpoint, old = (api.call("GET", f"{path}/bot").json()[k] for k in ("endpoint",
+                                                                         "model_digest"))
+    change_answer(api, path, "Use the new VPN portal.")
+    answers = []
+
+    def fail():
+        answers.append(ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text)
+        raise TrainingError("The bot could not be trained from these topics.")
+
+    assert run_with(publisher, fail, publish(api, path)) == "failed"
+
+    assert answers == ["Use the new VPN portal."]  # it had answered early
+    assert ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text == VPN["answer"]
+    assert publisher.runtime.status(key).model_digest == old
+    stored = sorted(p.name for p in (publisher.runtime.models_dir / key.name).glob("*.tar.gz"))
+    assert stored == [f"{old}.tar.gz"]
+    assert "Publishing failed" in slack.wait_for_posts(2, channel="U0UNDO")[-1].args["text"]
+
+
+def test_a_pool_that_cannot_answer_early_gets_the_model_after_training(api, publisher,
+                                                                       monkeypatch):
+    path, key = owner(api, "U0NOEARLY", VPN), BotKey(TEAM, "U0NOEARLY")
+    assert publisher.run(publish(api, path)) == "live"
+    change_answer(api, path, "Use the new VPN portal.")
+
+    def refused(*_args):
+        raise DeployError("The bot could not load the new version.")
+
+    monkeypatch.setattr(publisher.runtime, "preview", refused)
+    assert publisher.run(publish(api, path)) == "live"
+    endpoint = api.call("GET", f"{path}/bot").json()["endpoint"]
+    assert ask(endpoint, BOT_AUTH_TOKEN, "reset my vpn password").text == "Use the new VPN portal."
+    assert publisher.runtime.stored_model(key, publisher.runtime.status(key).model_digest)
+
+
+def test_a_bot_left_answering_early_is_trained_and_packaged_by_the_next_run(
+        api, publisher, tmp_path):
+    # What a task killed while Rasa packaged the model leaves: the bot answers from the
+    # matcher-only archive, which must not pass for a stored model.
+    path, key = owner(api, "U0LEFT", VPN), BotKey(TEAM, "U0LEFT")
+    assert publisher.run(publish(api, path)) == "live"
+    change_answer(api, path, "Use the new VPN portal.")
+    job_id = publish(api, path)
+    version = publisher.api.version(publisher.api.job(job_id)["version_id"])
+    preview = publisher.trainer.preview(version, tmp_path)
+    publisher.runtime.preview(key, preview.path, preview.digest)
+    trainings = publisher.trainer.trainings
+
+    assert publisher.runtime.stored_model(key, preview.digest) is None
+    assert publisher.run(job_id) == "live"
+    assert publisher.trainer.trainings == trainings + 1
+    assert publisher.runtime.stored_model(key, preview.digest) is not None
+
+
+def change_answer(api, path: str, answer: str) -> None:
+    """The answer of the owner's first topic."""
+    topic_id = api.call("GET", f"{path}/topics").json()["topics"][0]["id"]
+    assert api.call("PATCH", f"{path}/topics/{topic_id}", json={"answer": answer}).ok
+
+
+def run_with(publisher, meanwhile, job_id: int) -> str:
+    publisher.trainer.meanwhile = meanwhile
+    try:
+        return publisher.run(job_id)
+    finally:
+        publisher.trainer.meanwhile = None
 
 
 def test_a_request_publish_api_refuses_is_not_mistaken_for_a_closed_job(publisher):

@@ -85,6 +85,25 @@ class BotRuntime(ABC):
             RuntimeUnavailable: the runtime's engine cannot be reached now (retry later).
         """
 
+    # Whether the runtime's bots can answer from a matcher-only archive (FaqModel.to_archive):
+    # pools can, so a publish shows them the fitted matcher before Rasa has packaged it.
+    answers_from_matcher = False
+
+    def preview(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
+        """Have ``key``'s bot answer with a matcher-only archive until ``deploy`` installs Rasa's
+        archive of the same digest; the model it answered with before stays stored, for
+        ``withdraw``. Only for runtimes that answer from the matcher.
+
+        Raises DeployError, RuntimeUnavailable (as ``deploy``).
+        """
+        raise NotImplementedError(f"{type(self).__name__} serves Rasa archives only")
+
+    def withdraw(self, key: BotKey, model_digest: str, previous: Deployment) -> None:
+        """Undo ``preview`` of ``model_digest`` (its publish failed): the bot answers with
+        ``previous``, the model it answered with before, again. Raises DeployError,
+        RuntimeUnavailable."""
+        raise NotImplementedError(f"{type(self).__name__} serves Rasa archives only")
+
     def stored_model(self, key: BotKey, model_digest: str) -> Path | None:
         """The stored model file of this digest for ``key``, if the runtime still has it (a
         bot lost with its host is redeployed from it instead of being trained again)."""

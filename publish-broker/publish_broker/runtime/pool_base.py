@@ -51,8 +51,30 @@ class PoolRuntime(BotRuntime):
     def _forget_pool(self, key: BotKey) -> None:
         """Drop ``key``'s assignment, if the runtime records one."""
 
+    answers_from_matcher = True
+
     def deploy(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
         """See ``BotRuntime.deploy``: the pool loads the model; the old one answers until then."""
+        return self._install(key, model_path, model_digest, prune=True)
+
+    def preview(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
+        """See ``BotRuntime.preview``: loaded as ``deploy`` loads, older models kept."""
+        return self._install(key, model_path, model_digest, prune=False)
+
+    def withdraw(self, key: BotKey, model_digest: str, previous: Deployment) -> None:
+        """See ``BotRuntime.withdraw``."""
+        bot_dir = self.models_dir / key.name
+        with file_lock(bot_dir / ".lock"):
+            base = self._assigned_pool(key)
+            if base is not None and previous.model_digest != model_digest:
+                BotApi(f"{base}/bots/{key.name}", self._token).load_model(
+                    model_file_name(previous.model_digest), timeout=self._load_timeout)
+            discard_model(bot_dir, model_digest, previous.model_digest)
+        logger.info("bot %s: model %s withdrawn, %s answers again", key.name, model_digest[:12],
+                    previous.model_digest[:12])
+
+    def _install(self, key: BotKey, model_path: Path, model_digest: str,
+                 prune: bool) -> Deployment:
         bot_dir = self.models_dir / key.name
         with file_lock(bot_dir / ".lock"):
             install_model(Path(model_path), bot_dir, model_digest)
@@ -66,7 +88,8 @@ class PoolRuntime(BotRuntime):
                 live = self.status(key)
                 discard_model(bot_dir, model_digest, live.model_digest if live else None)
                 raise
-            prune_models(bot_dir, model_digest)
+            if prune:
+                prune_models(bot_dir, model_digest)
         logger.info("bot %s: model %s live at %s", key.name, model_digest[:12], endpoint)
         return Deployment(endpoint, model_digest)
 

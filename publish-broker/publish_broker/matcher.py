@@ -525,6 +525,10 @@ class FaqModel:
         }
 
 
+_last_fit: list = []  # [inputs' key, model]: one model (~1 MB at most) per process
+_last_fit_lock = threading.Lock()
+
+
 def fit_once(examples: list[Example], responses: Responses,
              config: Mapping[str, Any] | None = None) -> FaqModel:
     """``FaqModel.fit``, reusing this process's last fit when the inputs are the same.
@@ -542,10 +546,6 @@ def fit_once(examples: list[Example], responses: Responses,
     with _last_fit_lock:
         _last_fit[:] = [key, model]
     return model
-
-
-_last_fit: list = []  # [inputs' key, model]: one model (~1 MB at most) per process
-_last_fit_lock = threading.Lock()
 
 
 def answer_examples(responses: Responses, topics: set[str]) -> list[Example]:

@@ -114,7 +114,7 @@ class Publisher:
             except (JobClosed, *RETRIED):
                 raise  # the job goes on, later or in another task, towards the same model
             except Exception:
-                if preview is not None and live is not None:
+                if preview is not None:  # there is a live bot: it answers again
                     self._withdraw(job_id, key, preview, live)
                 raise
         finally:

@@ -59,6 +59,9 @@ class BotRuntime(ABC):
     """Hosts owners' bots. Implementations are safe to call from several worker processes."""
 
     models_dir: Path  # where the broker stores each bot's models: <models_dir>/<bot name>/
+    # Whether the runtime's bots can answer from a matcher-only archive (FaqModel.to_archive):
+    # pools can, so a publish shows them the fitted matcher before Rasa has packaged it.
+    answers_from_matcher = False
 
     @abstractmethod
     def deploy(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
@@ -84,10 +87,6 @@ class BotRuntime(ABC):
             DeployError: the bot could not be stopped.
             RuntimeUnavailable: the runtime's engine cannot be reached now (retry later).
         """
-
-    # Whether the runtime's bots can answer from a matcher-only archive (FaqModel.to_archive):
-    # pools can, so a publish shows them the fitted matcher before Rasa has packaged it.
-    answers_from_matcher = False
 
     def preview(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
         """Have ``key``'s bot answer with a matcher-only archive until ``deploy`` installs Rasa's

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 class PoolRuntime(BotRuntime):
     """Owners' bots as models loaded into pool processes; models live in ``models_dir``."""
 
+    answers_from_matcher = True
+
     def __init__(self, models_dir: Path, auth_token: str, load_timeout: float) -> None:
         if not auth_token:
             raise ValueError(f"{type(self).__name__} needs a non-empty auth_token")
@@ -50,8 +52,6 @@ class PoolRuntime(BotRuntime):
 
     def _forget_pool(self, key: BotKey) -> None:
         """Drop ``key``'s assignment, if the runtime records one."""
-
-    answers_from_matcher = True
 
     def deploy(self, key: BotKey, model_path: Path, model_digest: str) -> Deployment:
         """See ``BotRuntime.deploy``: the pool loads the model; the old one answers until then."""

@@ -58,6 +58,9 @@ class SocketModeReceiver:
         self._api_url = api_url
         self.client: Optional[SocketModeClient] = None
         self._connecting: Optional[asyncio.Future] = None
+        # Whether start() is done: Sanic serves requests while its after_server_start listeners
+        # run, and a readiness check answered before Slack refused the token would be a lie.
+        self.started = False
 
     async def start(self) -> None:
         """Opens the connection (in the running event loop); while Slack is unreachable, the
@@ -82,6 +85,7 @@ class SocketModeReceiver:
             logger.warning("Slack's Web API is unreachable (%s); connecting in the background",
                            type(error).__name__)
         self._connecting = asyncio.ensure_future(self.client.connect())
+        self.started = True
 
     async def stop(self) -> None:
         if self._connecting is not None:
@@ -107,7 +111,8 @@ class SocketModeReceiver:
 def blueprint(connector: SlackConnector, on_new_message: OnNewMessage, app_token: str,
               api_url: str) -> Blueprint:
     """The connector's blueprint in Socket Mode: the connection's lifetime follows the server's,
-    and `GET /webhooks/slack/` says whether it is connected (no webhook route)."""
+    and `GET /webhooks/slack/` says whether it is connected (no webhook route); it answers 503
+    until the app token has been tried, so that readiness means the token was not refused."""
     receiver = SocketModeReceiver(connector, on_new_message, app_token, api_url)
     socket_mode = Blueprint("slack_socket_mode", __name__)
 
@@ -123,6 +128,8 @@ def blueprint(connector: SlackConnector, on_new_message: OnNewMessage, app_token
 
     @socket_mode.route("/", methods=["GET"])
     async def health(_: Request) -> HTTPResponse:
+        if not receiver.started:
+            return response.json({"status": "starting", "socket_mode": False}, status=503)
         return response.json({"status": "ok", "socket_mode": await receiver.connected()})
 
     return socket_mode

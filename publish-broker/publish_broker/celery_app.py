@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from functools import partial
 
@@ -82,36 +83,53 @@ def _confirmed_publishing(queue_url: str) -> dict:
     return {"confirm_publish": True} if queue_url.startswith(("amqp", "pyamqp")) else {}
 
 
-class WarmUpTooLong(Exception):
-    """A child's warm-up outlasted WARM_UP_TIMEOUT_S."""
-
-
 @worker_process_init.connect
 def _warm(**_kwargs) -> None:
     # Celery only logs a failing signal handler, and replaces a child that exits: a worker that
     # cannot train (no WordNet, a broken install, the bots' pool not starting) would then take
     # jobs and fail each one, or restart its child forever. End the whole worker instead.
-    previous = signal.signal(signal.SIGALRM, _too_long)
-    signal.setitimer(signal.ITIMER_REAL, settings().WARM_UP_TIMEOUT_S)
+    # The deadline is a watchdog thread, not an exception raised into the warm-up (SIGALRM):
+    # such an exception lands wherever the warm-up is, and a library's `except Exception`
+    # (an import guard, logging's emit, an event loop callback) swallows it, so the warm-up went
+    # on and the worker started regardless.
+    timeout = settings().WARM_UP_TIMEOUT_S
+    watchdog = threading.Timer(timeout, _cannot_start, args=(
+        f"warming up took longer than WARM_UP_TIMEOUT_S ({timeout:g} s)",))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         warm_up()
     except Exception as exc:
-        logger.critical("publish-broker cannot start: %s", _reason(exc))
-        _end_worker()
+        _cannot_start(_reason(exc))
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        watchdog.cancel()
+    with _ending:
+        if _ended:  # the watchdog fired as the warm-up finished: the worker is ending already
+            _wait_for_the_end()
+        logger.info("publish-broker worker is warm")
 
 
-def _too_long(_signum, _frame) -> None:
-    raise WarmUpTooLong(f"warming up took longer than WARM_UP_TIMEOUT_S "
-                        f"({settings().WARM_UP_TIMEOUT_S:g} s)")
+_ending = threading.Lock()
+_ended: list[str] = []  # the reason the worker ends, once one path has said it
+
+
+def _cannot_start(reason: str) -> None:
+    with _ending:
+        if _ended:
+            return
+        _ended.append(reason)
+        logger.critical("publish-broker cannot start: %s", reason)
+    _end_worker()
 
 
 def _end_worker() -> None:
     # Were this child to exit, the main process would fork another at once; it is terminated
     # with the worker instead (and should that not come, it exits and another child tries).
     os.kill(os.getppid(), CHILD_CANNOT_START)
+    _wait_for_the_end()
+
+
+def _wait_for_the_end() -> None:
     time.sleep(60)
     os._exit(3)
 

@@ -75,4 +75,3 @@ def warm_up() -> None:
     start the bots' pools, so that owners published before a restart answer again."""
     publisher().trainer.warm_up()
     publisher().runtime.start()
-    logger.info("publish-broker worker is warm")

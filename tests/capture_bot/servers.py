@@ -18,6 +18,7 @@ from typing import Dict, Optional
 import requests
 
 from publish_broker.rasa_env import RASA_ENV
+from tests.support.isolation import START_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_DIR = REPO / "capture-bot"
@@ -94,7 +95,7 @@ def start_action_server(port: int, log_dir: Path, env: Dict[str, str]) -> Proces
     ACTIONS_TOKEN is ours unless `env` has one."""
     log_path = log_dir / f"actions-{port}.log"
     command = [sys.executable, "-m", "actions.server", "--actions", "actions", "-p", str(port)]
-    full_env = {**os.environ, **QUIET_ENV, "PYTHONPATH": str(ACTIONS_DIR),
+    full_env = {**START_ENV, **QUIET_ENV, "PYTHONPATH": str(ACTIONS_DIR),
                 "ACTIONS_TOKEN": ACTIONS_TOKEN, **env}
     process = subprocess.Popen(command, cwd=ACTIONS_DIR, env=full_env,
                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
@@ -117,9 +118,8 @@ def start_concierge(port: int, model: Path, log_dir: Path, slack_api_url: str,
     # As the image and `make run` write it: the secret comes from the environment.
     endpoints.write_text(f"action_endpoint:\n  url: {actions_url}/webhook\n"
                          "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n")
-    # LOG_LEVEL as make run and the image leave it (INFO): a Rasa training earlier in this test
-    # process sets it to WARNING (publish_broker.training), and the tests read the INFO lines.
-    env = {**os.environ, **QUIET_ENV, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BOT_DIR),
+    # LOG_LEVEL as make run and the image leave it (INFO): the tests read the INFO lines.
+    env = {**START_ENV, **QUIET_ENV, "LOG_LEVEL": "INFO", "PYTHONPATH": str(BOT_DIR),
            "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
            "ACTIONS_TOKEN": ACTIONS_TOKEN, **(extra_env or {})}

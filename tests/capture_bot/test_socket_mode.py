@@ -171,11 +171,16 @@ def test_an_envelope_acknowledged_before_a_stop_is_answered(ports, logs, concier
 
 
 def test_a_refused_app_token_stops_the_start_naming_the_variable(ports, logs, concierge_model,
-                                                                 socket_slack, action_server):
+                                                                 action_server):
+    # Slack takes its time to refuse: the concierge is not ready before it has (it served its
+    # readiness route while still asking, and a start could pass for a good one).
     env = {"SLACK_APP_TOKEN": "xapp-1-not-the-right-one"}
-    with pytest.raises(RuntimeError) as failed:
-        start_concierge(free_port(ports), concierge_model, logs, socket_slack.url,
-                        action_server.url, extra_env=env)
+    with SocketModeServer() as sockets, SlackApi(
+            bot_token=BOT_TOKEN, port=free_port(ports), app_token=APP_TOKEN, socket_mode=sockets,
+            latency={"apps.connections.open": 3.0}) as slow_slack:
+        with pytest.raises(RuntimeError) as failed:
+            start_concierge(free_port(ports), concierge_model, logs, slow_slack.url,
+                            action_server.url, extra_env=env)
     assert "Slack refused SLACK_APP_TOKEN in apps.connections.open: invalid_auth" in str(
         failed.value)
     assert "xapp-1-not-the-right-one" not in str(failed.value)

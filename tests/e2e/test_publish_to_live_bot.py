@@ -5,7 +5,6 @@ without one)."""
 from __future__ import annotations
 
 import re
-import secrets
 import threading
 
 import docker
@@ -13,6 +12,7 @@ import pytest
 
 from actions.bot_client import BotUnavailable, ask
 from tests.e2e.conftest import SLACK_BOT_TOKEN
+from tests.support import isolation
 from tests.support import logs as log_format
 from tests.support.docker_engine import POOL_DOCKERFILE, build_image, engine_problem
 from tests.support.services import (
@@ -24,7 +24,7 @@ from tests.support.services import (
 
 pytestmark = pytest.mark.slow
 
-RUN_ID = secrets.token_hex(4).upper()
+RUN_ID = isolation.RUN_ID.upper()
 TEAM = f"T0E2E{RUN_ID}"
 OWNER = f"/v1/users/{TEAM}/UALICE"
 NO_ENGINE = engine_problem()
@@ -75,7 +75,7 @@ def _docker_settings(settings: dict, models_dir):
     build_image(POOL_DOCKERFILE, image)
     client = docker.from_env(timeout=120)
     network = client.networks.create(f"faqbot-e2e-{RUN_ID.lower()}", driver="bridge",
-                                     labels={"faqbot.test": RUN_ID})
+                                     labels=isolation.test_labels("e2e"))
     models_dir.chmod(0o755)  # the pools' non-root user reads it through the bind mount
     yield {**settings, "BOT_RUNTIME": "docker", "POOL_IMAGE": image, "POOL_NAME_PREFIX": prefix,
            "BOT_NETWORK": network.name, "BOT_MODELS_DIR": str(models_dir),

@@ -3,12 +3,12 @@ environment, as `make run` runs it), for tests that talk to it over HTTP or thro
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.isolation import child_env
 from tests.support.services import REPO, answers_health, api_python, wait_until
 
 PLAYGROUND_DIR = REPO / "playground"
@@ -48,8 +48,8 @@ class Playground:
 
 def start_playground(port: int, log_dir: Path, **settings: str) -> Playground:
     """Serves the playground on 127.0.0.1:`port` with `settings` (SLACK_BOT_TOKEN...)."""
-    env = {**os.environ, "PYTHONPATH": str(PLAYGROUND_DIR), "PLAYGROUND_PORT": str(port),
-           "PLAYGROUND_HOST": "127.0.0.1", **settings}
+    env = child_env(PYTHONPATH=str(PLAYGROUND_DIR), PLAYGROUND_PORT=str(port),
+                    PLAYGROUND_HOST="127.0.0.1", **settings)
     log_path = log_dir / f"playground-{port}.log"
     process = subprocess.Popen([api_python(), "-m", "playground"], cwd=PLAYGROUND_DIR, env=env,
                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)

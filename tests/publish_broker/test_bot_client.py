@@ -16,6 +16,7 @@ import requests
 
 from actions.bot_client import BotAnswer, BotUnavailable, ask, is_up
 from tests.publish_broker.faq_data import OFFICE_FAQ
+from tests.support.isolation import child_env
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -49,11 +50,9 @@ def bot(three_topic_model, tmp_path_factory):
 
 
 def _bot_environment() -> dict:
-    env = dict(os.environ)
     # The model's pipeline names publish_broker.nlu_components.FaqMatcher: the bot imports it.
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "publish-broker"), env.get("PYTHONPATH", "")])
-    env.update(RASA_TELEMETRY_ENABLED="false", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    return env
+    return child_env(PYTHONPATH=str(REPO / "publish-broker"), RASA_TELEMETRY_ENABLED="false",
+                     OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
 
 
 def _wait_until_ready(process, deadline: float, log: Path) -> None:

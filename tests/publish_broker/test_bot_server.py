@@ -16,6 +16,7 @@ from tests.publish_broker.runtime_fixtures import (
     parse,
     wait_for,
 )
+from tests.support.isolation import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,9 +55,9 @@ def test_rasa_gets_no_input_channel():
 def test_a_started_bot_has_no_rest_channel(models, tmp_path):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "BOT_AUTH_TOKEN": TEST_TOKEN, "BOT_MODEL": str(models["a"].path),
-           "BOT_PORT": str(port), "BOT_INTERFACE": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false",
-           "PYTHONPATH": str(REPO / "publish-broker")}
+    env = child_env(BOT_AUTH_TOKEN=TEST_TOKEN, BOT_MODEL=str(models["a"].path),
+                    BOT_PORT=str(port), BOT_INTERFACE="127.0.0.1", RASA_TELEMETRY_ENABLED="false",
+                    PYTHONPATH=str(REPO / "publish-broker"))
     log = tmp_path / "bot.log"
     bot = subprocess.Popen([sys.executable, "-m", "publish_broker.bot_server"], env=env,
                            cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -1,7 +1,6 @@
 """WordNet paraphrases: real NLTK WordNet read from NLTK_DATA, nothing downloaded."""
 
 import json
-import os
 import subprocess
 import sys
 from difflib import SequenceMatcher
@@ -12,6 +11,7 @@ from nltk.corpus import wordnet
 
 from publish_broker.constants import STOPWORDS
 from publish_broker.paraphrase import paraphrases, training_examples
+from tests.support.isolation import child_env
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTIONS = [
@@ -171,8 +171,7 @@ def test_same_output_whatever_pythonhashseed():
 
 
 def _run_with_hashseed(script: str, seed: str) -> list:
-    env = {**os.environ, "PYTHONHASHSEED": seed}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "publish-broker"), env.get("PYTHONPATH", "")])
+    env = child_env(PYTHONHASHSEED=seed, PYTHONPATH=str(REPO / "publish-broker"))
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )

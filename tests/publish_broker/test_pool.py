@@ -19,6 +19,7 @@ from publish_broker.runtime.base import BotKey
 from publish_broker.runtime.pool_process import PoolProcessRuntime
 from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS, faq_version
 from tests.support import logs as log_format
+from tests.support.isolation import child_env
 from tests.support.services import BOT_AUTH_TOKEN, wait_until
 
 pytestmark = pytest.mark.slow
@@ -227,7 +228,7 @@ def test_the_pool_imports_neither_rasa_nor_tensorflow():
     check = ("import sys, publish_broker.pool.__main__, publish_broker.pool.server; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] in "
              "('rasa', 'tensorflow', 'docker', 'celery', 'nltk')))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = child_env(PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                          check=True, env=env)
     assert out.stdout.strip() == "[]"

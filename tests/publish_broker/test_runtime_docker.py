@@ -7,7 +7,6 @@ teardown, also after a failure. Owners' team ids contain the run id, so runs nev
 
 from __future__ import annotations
 
-import secrets
 import time
 from pathlib import Path
 
@@ -27,10 +26,11 @@ from tests.publish_broker.runtime_fixtures import (
     parse,
     wait_for,
 )
+from tests.support import isolation
 from tests.support.docker_engine import BOT_DOCKERFILE, build_image, docker_marks
 
-RUN_ID = secrets.token_hex(4)
-TEST_LABELS = {"faqbot.test": f"runtime-{RUN_ID}"}
+RUN_ID = isolation.RUN_ID
+TEST_LABELS = isolation.test_labels("runtime")
 IMAGE = "faqbot-bot:runtime-test"
 OWNER = BotKey(f"T0D{RUN_ID.upper()}", "U0OWNER1")
 STRANGER = BotKey(f"T0D{RUN_ID.upper()}", "U0STRANGER")
@@ -226,4 +226,4 @@ def test_stop_removes_the_container_and_its_models(runtime, live, client) -> Non
 
 
 def _label_filter() -> str:
-    return "faqbot.test=" + TEST_LABELS["faqbot.test"]
+    return f"{isolation.RUN_LABEL}={RUN_ID}"

@@ -5,8 +5,6 @@ and a run-specific name prefix, and are removed in teardown."""
 
 from __future__ import annotations
 
-import secrets
-
 import docker
 import pytest
 
@@ -14,11 +12,12 @@ from actions.bot_client import ask
 from publish_broker.runtime import BotKey
 from publish_broker.runtime.pool_docker import PoolDockerRuntime
 from tests.publish_broker.faq_data import OFFICE_FAQ
+from tests.support import isolation
 from tests.support.docker_engine import POOL_DOCKERFILE, build_image, docker_marks
 from tests.support.services import BOT_AUTH_TOKEN
 
-RUN_ID = secrets.token_hex(4)
-TEST_LABELS = {"faqbot.test": f"pool-{RUN_ID}"}
+RUN_ID = isolation.RUN_ID
+TEST_LABELS = isolation.test_labels("pool")
 IMAGE = "faqbot-pool:runtime-test"
 PREFIX = f"faqbot-t{RUN_ID}-pool-"
 OWNERS = [BotKey(f"T0P{RUN_ID.upper()}", f"U0OWNER{n}") for n in range(3)]
@@ -135,5 +134,4 @@ def test_the_pool_image_is_small_and_has_neither_rasa_nor_tensorflow(client, poo
 
 
 def _label_filter() -> str:
-    key, value = next(iter(TEST_LABELS.items()))
-    return f"{key}={value}"
+    return f"{isolation.RUN_LABEL}={RUN_ID}"

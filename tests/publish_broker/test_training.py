@@ -19,6 +19,7 @@ from publish_broker.errors import TrainingError
 from publish_broker.project_importer import project_importer
 from publish_broker.training import Trainer, train_project
 from tests.publish_broker.faq_data import OFFICE_FAQ, UNRELATED_QUESTIONS, faq_version
+from tests.support.isolation import child_env
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -103,7 +104,7 @@ def test_the_digest_does_not_depend_on_pythonhashseed(trainer):
     digests = set()
     for seed in ("0", "123"):
         path = os.pathsep.join([str(REPO / "publish-broker"), str(REPO)])
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": path}
+        env = child_env(PYTHONHASHSEED=seed, PYTHONPATH=path)
         done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]

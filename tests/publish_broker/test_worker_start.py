@@ -19,7 +19,8 @@ def api(tmp_path):
 def _start_failing(api, tmp_path, **settings) -> tuple[str, str]:
     """The message of the worker's exit and its whole log."""
     with pytest.raises(RuntimeError, match="exited") as failed:
-        start_broker_worker(api, tmp_path, tmp_path / "bots", **settings)
+        worker = start_broker_worker(api, tmp_path, tmp_path / "bots", **settings)
+        worker.stop()  # it started after all: stopped, so that the failure leaves nothing behind
     return str(failed.value), (tmp_path / "broker-worker.log").read_text(errors="replace")
 
 

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from tests.stack.checkout import REPO, clean_checkout
+from tests.support.isolation import START_ENV
 from tests.support.services import wait_until
 from tests.support.slack_api import message_event, send_event
 
@@ -63,7 +64,7 @@ class Stack:
         self.log_dir = log_dir
         standins = subprocess.run([str(REPO / "tests/stack/images/standins.sh")], check=True,
                                   capture_output=True, text=True).stdout.split()
-        self.env = {**os.environ, **dict(item.split("=", 1) for item in standins),
+        self.env = {**START_ENV, **dict(item.split("=", 1) for item in standins),
                     "COMPOSE_PROJECT_NAME": self.name, "FAQBOT_IMAGE_TAG": "stacktest",
                     "FAQBOT_NETWORK": self.network, "FAQBOT_BOTS_NETWORK": self.bots_network,
                     "FAQBOT_POOL_PREFIX": self.pool_prefix,
@@ -134,7 +135,7 @@ def _slack_posts(channel: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     checkout = clean_checkout(tmp_path_factory.mktemp("stack-checkout"))
-    env = {**os.environ, "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    env = {**START_ENV, "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": "http://slack:8080/api/", "CONCIERGE_PORT": str(CONCIERGE_PORT)}
     subprocess.run(["./init_config.sh"], cwd=checkout, env=env, check=True,
                    capture_output=True)

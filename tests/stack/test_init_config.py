@@ -3,7 +3,6 @@ and a clear error when a tool it needs is missing."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import stat
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack.checkout import REPO
+from tests.support.isolation import START_ENV
 
 FILES = [".env", "publish-api/.env", "publish-broker/.env", "capture-actions/.env",
          "capture-bot/.env"]
@@ -32,7 +32,7 @@ def project(tmp_path) -> Path:
 
 
 def run(project: Path, path: str | None = None, **env: str) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    full_env = {k: v for k, v in START_ENV.items() if not k.startswith("SLACK_")}
     full_env.update(env, DOCKER_SOCKET=str(project / "no-docker.sock"))
     if path is not None:
         full_env["PATH"] = path

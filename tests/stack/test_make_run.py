@@ -20,6 +20,7 @@ import requests
 from actions.bot_client import ask
 from tests.stack.checkout import clean_checkout
 from tests.support import logs
+from tests.support.isolation import START_ENV
 from tests.support.services import wait_until
 
 pytestmark = pytest.mark.slow
@@ -46,10 +47,8 @@ class MakeRun:
     """`make run` in its own session, as a terminal would run it; Ctrl-C is SIGINT to the group."""
 
     def __init__(self, checkout, log_path):
-        # A terminal's environment: none of the services' settings, and no LOG_LEVEL, which a
-        # Rasa training earlier in this test process sets to WARNING (publish_broker.training)
-        # and the concierge would take up.
-        env = {k: v for k, v in os.environ.items()
+        # A terminal's environment: none of the services' settings (nor a LOG_LEVEL).
+        env = {k: v for k, v in START_ENV.items()
                if k not in ("DATABASE_URL", "QUEUE_URL", "BROKER_URL", "SLACK_API_URL",
                             "LOG_LEVEL")
                and not k.endswith("TOKEN")}

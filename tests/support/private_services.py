@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.isolation import START_ENV
 from tests.support.services import wait_until
 
 PG_BIN = Path(os.environ.get("TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -127,7 +128,7 @@ class PrivateRabbitMQ(_PrivateServer):
 
     def _env(self) -> dict:
         base = self.root
-        return {**os.environ, "RABBITMQ_NODENAME": self.node,
+        return {**START_ENV, "RABBITMQ_NODENAME": self.node,
                 "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
                 "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
                 "RABBITMQ_LOG_BASE": str(base / "log"),

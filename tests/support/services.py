@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from tests.support.isolation import START_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 QUEUE_URL = os.environ.get("TEST_QUEUE_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -103,7 +105,7 @@ def start_publish_api(port: int, log_dir: Path, queue: str | None = None,
     """
     database, url = create_database() if database_url is None else ("", database_url)
     queue = queue or f"publish_it_{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "QUEUE_URL": queue_url,
+    env = {**START_ENV, "API_TOKEN": API_TOKEN, "DATABASE_URL": url, "QUEUE_URL": queue_url,
            "PUBLISH_QUEUE": queue, "PUBLISH_API_PORT": str(port), "PUBLISH_API_HOST": "127.0.0.1",
            **settings}
     log_path = log_dir / f"publish-api-{port}.log"
@@ -150,6 +152,8 @@ class BrokerWorker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
@@ -165,7 +169,7 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
     """Start `celery worker` for `api`'s queue, with the process runtime (a local bot pool on a
     port of its models directory's, unless POOL_PORT says otherwise) unless overridden; with
     `beat`, also its periodic sweep (`--beat`, as `make run` and the image run it)."""
-    env = {**os.environ, "API_TOKEN": api.token, "PUBLISH_API_URL": api.url,
+    env = {**START_ENV, "API_TOKEN": api.token, "PUBLISH_API_URL": api.url,
            "QUEUE_URL": QUEUE_URL, "PUBLISH_QUEUE": api.queue, "BOT_RUNTIME": "process",
            "BOT_AUTH_TOKEN": BOT_AUTH_TOKEN, "BOT_MODELS_DIR": str(models_dir),
            "POOL_PORT": str(pool_port(Path(models_dir))),
@@ -180,7 +184,11 @@ def start_broker_worker(api: PublishApi, log_dir: Path, models_dir: Path, name: 
                                stdout=log_path.open("ab"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     worker = BrokerWorker(process, log_path)
-    wait_until(lambda: _worker_ready(worker), timeout=120, what="the broker worker to be ready")
+    try:
+        wait_until(lambda: _worker_ready(worker), timeout=120, what="the broker worker to be ready")
+    except (RuntimeError, TimeoutError):
+        worker.stop()  # a worker that did not start leaves nothing behind (its child included)
+        raise
     return worker
 
 

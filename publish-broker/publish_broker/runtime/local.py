@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -61,13 +62,31 @@ def read_json(path: Path) -> dict | None:
 
 def terminate(started: Started) -> None:
     """Stop the process we started (SIGTERM, then SIGKILL after 10 s); a recycled pid is left
-    alone, a process already gone is not an error."""
+    alone, a process already gone is not an error.
+
+    Raises psutil.TimeoutExpired if the process still runs 10 s after SIGKILL.
+    """
     with contextlib.suppress(psutil.NoSuchProcess):
         process = psutil.Process(started.pid)
         if process.create_time() == started.create_time:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                _wait_exited(process, timeout=10)
             except psutil.TimeoutExpired:
                 process.kill()
-                process.wait(timeout=10)
+                _wait_exited(process, timeout=10)
+
+
+def _wait_exited(process: psutil.Process, timeout: float) -> None:
+    # A pool outlives the broker that started it; the broker after it is not its parent and
+    # cannot reap it, so once it exits it stays a zombie until its adoptive parent (init, or a
+    # container's PID 1, which may never) reaps it. psutil's wait takes a zombie for a running
+    # process: exited is what counts here.
+    deadline = time.monotonic() + timeout
+    while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+        if time.monotonic() > deadline:
+            raise psutil.TimeoutExpired(timeout, process.pid, process.name())
+        try:
+            process.wait(timeout=0.1)  # reaps it where it is our child
+        except psutil.TimeoutExpired:
+            pass

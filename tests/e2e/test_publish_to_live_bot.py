@@ -22,7 +22,10 @@ from tests.support.services import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+# Its tests keep their order when the modules are shuffled (pytest-random-order): one live bot per
+# runtime for the module, whose tests are the steps of its story (publish, ask, republish, read
+# the log).
+pytestmark = [pytest.mark.slow, pytest.mark.random_order(disabled=True)]
 
 RUN_ID = isolation.RUN_ID.upper()
 TEAM = f"T0E2E{RUN_ID}"

@@ -16,8 +16,9 @@ TEAM = "T0PANEL"
 PLAYGROUND_TOKEN = "playground-panel-token-0123456789"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def services(tmp_path_factory):
+    # Each test its own publish-api and playground (~3 s): no test sees what another wrote.
     logs = tmp_path_factory.mktemp("logs")
     api = start_publish_api(free_port(), logs, PLAYGROUND_API_TOKEN=PLAYGROUND_TOKEN)
     try:
@@ -109,6 +110,7 @@ def test_a_topic_file_is_previewed_imported_and_exported_from_the_page(services)
 def test_a_bad_topic_file_names_its_problems_and_changes_nothing(services):
     api, playground = services
     bob = f"/v1/users/{TEAM}/UBOB"
+    assert api.call("PUT", bob, json={"display_name": "Bob"}).ok
     before = api.call("GET", bob + "/topics").json()["topics"]
     bad = b"question,answer\nA question without an answer?,\n"
     report = _import(playground, "bad.csv", bad, "import")

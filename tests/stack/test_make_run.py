@@ -23,7 +23,9 @@ from tests.support import logs
 from tests.support.isolation import START_ENV
 from tests.support.services import wait_until
 
-pytestmark = pytest.mark.slow
+# Its tests keep their order when the modules are shuffled (pytest-random-order): one `make run`
+# for the module, whose tests are the steps of one session (publish, then ask).
+pytestmark = [pytest.mark.slow, pytest.mark.random_order(disabled=True)]
 
 API_PORT, ACTIONS_PORT, CONCIERGE_PORT, PLAYGROUND_PORT, POOL_PORT = (
     5711, 5712, 5713, 5714, 5715)

@@ -45,9 +45,9 @@ def test_labels(kind: str) -> dict[str, str]:
     return {"faqbot.test": kind, RUN_LABEL: RUN_ID}
 
 
-def leftover_processes(tmp_root: Path) -> list[psutil.Process]:
-    """Running processes of this run, other than the test process itself: those with its id in
-    their environment or working under `tmp_root` (zombies have exited: only their status is
+def leftover_processes(tmp_root: Path, run_id: str = RUN_ID) -> list[psutil.Process]:
+    """Running processes of run `run_id`, other than the test process itself: those with the id
+    in their environment or working under `tmp_root` (zombies have exited: only their status is
     left, for a parent that may not be ours to collect)."""
     found = []
     for process in psutil.process_iter():
@@ -55,7 +55,7 @@ def leftover_processes(tmp_root: Path) -> list[psutil.Process]:
             continue
         try:
             if process.status() != psutil.STATUS_ZOMBIE and (
-                    process.environ().get(RUN_VARIABLE) == RUN_ID
+                    process.environ().get(RUN_VARIABLE) == run_id
                     or Path(process.cwd()).is_relative_to(tmp_root)):
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -63,13 +63,13 @@ def leftover_processes(tmp_root: Path) -> list[psutil.Process]:
     return found
 
 
-def leftover_containers() -> list[str]:
+def leftover_containers(run_id: str = RUN_ID) -> list[str]:
     """Containers of this run, by label or by a name with the run's id (the ones our runtimes
     create under a test's name prefix), where a Docker engine answers."""
     if shutil.which("docker") is None:
         return []
     found: set[str] = set()
-    for selector in (f"label={RUN_LABEL}={RUN_ID}", f"name={RUN_ID}"):
+    for selector in (f"label={RUN_LABEL}={run_id}", f"name={run_id}"):
         listed = subprocess.run(["docker", "ps", "-a", "--filter", selector,
                                  "--format", "{{.Names}}"], capture_output=True, text=True,
                                 timeout=60)
@@ -88,14 +88,15 @@ def describe(process: psutil.Process) -> str:
         return f"pid {process.pid} (gone)"
 
 
-def check_nothing_left(tmp_root: Path, grace_s: float = 15.0) -> None:
+def check_nothing_left(tmp_root: Path, grace_s: float = 15.0, run_id: str = RUN_ID) -> None:
     """Raise AssertionError naming every process (with its listening ports) and container of
-    this run still there after `grace_s` (processes being stopped get that long to exit); the
-    processes are killed and the containers removed first, so the next run starts clean."""
+    run `run_id` still there after `grace_s` (processes being stopped get that long to exit);
+    the processes are killed and the containers removed first, so the next run starts clean.
+    At the end of a run only: any earlier, it would stop the run's own running services."""
     deadline = time.monotonic() + grace_s
-    while (processes := leftover_processes(tmp_root)) and time.monotonic() < deadline:
+    while (processes := leftover_processes(tmp_root, run_id)) and time.monotonic() < deadline:
         time.sleep(0.2)  # polling the process table until the deadline
-    containers = leftover_containers()
+    containers = leftover_containers(run_id)
     if not processes and not containers:
         return
     described = [describe(process) for process in processes]

@@ -30,7 +30,7 @@ from actions.settings import SettingsError
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("topic_question", "topic_answer", "topic_ref", "topic_id", "topic_label",
-              "new_answer", "alternative_text", "topic_candidates")
+              "topic_current", "new_answer", "alternative_text", "topic_candidates")
 
 Body = Callable[[CollectingDispatcher, Tracker, SlackUser], Awaitable[List[EventType]]]
 

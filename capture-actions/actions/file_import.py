@@ -53,7 +53,8 @@ class ActionPreviewFileImport(GuardedAction):
         if report is None:
             return events
         if report.get("errors"):
-            say(dispatcher, messages.import_problems(upload.name, report["errors"]))
+            say(dispatcher, messages.import_problems(upload.name, report["errors"],
+                                                     report.get("error_count")))
         else:
             say(dispatcher, messages.import_preview(upload.name, report),
                 [messages.import_button(str(file_id)), messages.IMPORT_BUTTONS_CANCEL])

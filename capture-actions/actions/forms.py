@@ -180,7 +180,9 @@ class TopicReferenceValidation:
 
 def _chosen(topic: Dict[str, Any], reference: str) -> Dict[str, Any]:
     return {"topic_ref": reference, "topic_id": topic["id"],
-            "topic_label": topic.get("question", ""), "topic_candidates": None}
+            "topic_label": topic.get("question", ""), "topic_candidates": None,
+            "topic_current": {"answer": str(topic.get("answer") or ""),
+                              "live": topic.get("live", True)}}
 
 
 def _as_events(values: Dict[str, Any]) -> List[EventType]:
@@ -213,7 +215,9 @@ class ActionAskNewAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        say(dispatcher, messages.ask_new_answer(slot_text(tracker, "topic_label")),
+        current = tracker.get_slot("topic_current") or {}
+        say(dispatcher, messages.ask_new_answer(slot_text(tracker, "topic_label"),
+                                                str(current.get("answer") or "")),
             [messages.CANCEL_BUTTON])
         return []
 

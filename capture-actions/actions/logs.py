@@ -37,11 +37,31 @@ def ignore_deprecations() -> None:
 def configure(level: int) -> None:
     """The server's lines, Sanic's included, in LOG_FORMAT at `level` (Sanic's: rasa-sdk's
     LOG_LEVEL_LIBRARIES)."""
+    one_line_records()
     logging.basicConfig(level=level, format=LOG_FORMAT)
     utils.update_sanic_log_level()
     # rasa-sdk stops Sanic's loggers from propagating; they have no handlers of their own.
     for name in ("sanic.root", "sanic.error"):
         logging.getLogger(name).propagate = True
+
+
+# C0 controls (newline, carriage return, NUL, escape...), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class OneLineRecord(logging.LogRecord):
+    """A log record whose message has its control characters written as `\\xNN`: a value a
+    user controls (a path, a header, an id, Slack text) cannot start a line of its own, forge
+    an ERROR line or make the log a binary file. Tracebacks, added by the formatter, keep their
+    lines."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", super().getMessage())
+
+
+def one_line_records() -> None:
+    """Every record of this process is a OneLineRecord (idempotent)."""
+    logging.setLogRecordFactory(OneLineRecord)
 
 
 def log_requests(app: Sanic) -> None:

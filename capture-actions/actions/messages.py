@@ -76,19 +76,22 @@ def confirm_topic(question: str, answer: str) -> str:
     return f"Save this topic?\n*Q:* {preview(question, 300)}\n*A:* {preview(answer)}"
 
 
-def ask_new_answer(question: str) -> str:
-    """Asks for the new answer of the chosen topic."""
-    return f"What is the new answer to \"{preview(question, 300)}\"? (up to 3,000 characters)"
+def ask_new_answer(question: str, current: str = "") -> str:
+    """Asks for the new answer of the chosen topic, showing the answer it has now."""
+    now = f"Its answer now:\n>{preview(current, 3000)}\n" if current.strip() else ""
+    return (f"What is the new answer to this question?\n*{preview(question, 300)}*\n{now}"
+            "Type the new one (up to 3,000 characters).")
 
 
 def ask_alternative(question: str) -> str:
     """Asks for another way to ask the chosen topic."""
-    return f"How else might people ask \"{preview(question, 300)}\"? (up to 300 characters)"
+    return (f"How else might people ask this question?\n*{preview(question, 300)}*\n"
+            "Type another phrasing (up to 300 characters).")
 
 
 def confirm_delete(question: str) -> str:
     """Asks before deleting the chosen topic."""
-    return f"Delete the topic \"{preview(question, 300)}\"?"
+    return f"Delete this topic?\n*{preview(question, 300)}*"
 
 
 DELETE_BUTTONS: List[Dict[str, str]] = [
@@ -114,8 +117,10 @@ def alternative_added(question: str, alternative: str) -> str:
             f"“{preview(question, 300)}” {PENDING}. Publish to make it live.")
 
 
-def topic_deleted(question: str) -> str:
-    """One topic was deleted."""
+def topic_deleted(question: str, live: bool = True) -> str:
+    """One topic was deleted; `live`: the live bot answers it (until the next publish)."""
+    if not live:
+        return f"Deleted “{preview(question, 300)}”."
     return (f"Deleted “{preview(question, 300)}”. Your live bot keeps answering it until "
             "you publish again.")
 
@@ -312,10 +317,14 @@ def question_attached(question: str, topic: str, askers: int) -> str:
             f"{PENDING}. {who} will get its answer in a DM once you publish.")
 
 
-def question_dismissed(question: str) -> str:
-    """A question was dismissed; like an attached one, it reaches the bot with a publish."""
-    return (f"Dismissed “{preview(question, 300)}”. From your next publish, your bot will "
-            "say it doesn't know questions like it instead of guessing.")
+def question_dismissed(question: str, kind: str = "unanswered") -> str:
+    """A question was dismissed; like an attached one, it reaches the bot with a publish.
+    `kind`: `wrong_answer` when the bot had answered it (👎), else it had said it didn't know."""
+    if kind == "wrong_answer":
+        return (f"Dismissed “{preview(question, 300)}”. From your next publish, your bot will "
+                "say it doesn't know questions like this one instead of giving that answer.")
+    return (f"Dismissed “{preview(question, 300)}”: it is off your list, and your bot will "
+            "go on saying it doesn't know questions like this one.")
 
 
 def pick_topic_for(question: str) -> str:
@@ -359,6 +368,7 @@ def exported(count: int, file_format: str) -> str:
 # --- importing a file shared in the DM (issue 13) --------------------------------------------
 # At most this many problems are listed; a file with more gets a count of the rest.
 IMPORT_ERRORS_SHOWN = 10
+IMPORT_TOPICS_NAMED = 10
 IMPORT_BUTTONS_CANCEL = {"title": "Cancel", "payload": "/cancel"}
 IMPORT_NOT_SET_UP = ("Sorry, I can't read shared files here: the action server has no "
                      "SLACK_BOT_TOKEN. Nothing was imported.")
@@ -396,22 +406,44 @@ def import_counts(report: Dict[str, Any]) -> str:
 
 
 def import_preview(name: str, report: Dict[str, Any]) -> str:
-    """A dry run's summary of a shared file that has no problems."""
+    """A dry run's summary of a shared file that has no problems, naming the topics it would
+    add, change or delete."""
     skipped = len(report.get("skipped") or [])
     note = f" ({skipped} deleted rows skipped)" if skipped else ""
-    return (f"In “{preview(name, 200)}”: {import_counts(report)}{note}. Import it? Your other "
-            "topics stay as they are.")
+    named = [_import_topics(heading, report.get(key) or []) for key, heading in
+             (("added", "To add"), ("changed", "To change"), ("deleted", "To delete"))]
+    return (f"In “{preview(name, 200)}”: {import_counts(report)}{note}."
+            + "".join(part for part in named if part)
+            + "\nImport it? Your other topics stay as they are.")
 
 
-def import_problems(name: str, errors: List[Dict[str, Any]]) -> str:
-    """The problems of a file that cannot be imported, each naming its row and field."""
-    lines = [f"• row {error.get('row')}, {preview(str(error.get('field') or 'file'), 60)}: "
-             f"{preview(str(error.get('message') or ''), 200)}"
+def _import_topics(heading: str, items: List[Dict[str, Any]]) -> str:
+    """'\n*To add:* “A”, “B” … and 3 more' (the first IMPORT_TOPICS_NAMED), or nothing."""
+    if not items:
+        return ""
+    names = ", ".join(f"“{preview(str(item.get('question') or ''), 80)}”"
+                      for item in items[:IMPORT_TOPICS_NAMED])
+    more = f" … and {len(items) - IMPORT_TOPICS_NAMED} more" if len(
+        items) > IMPORT_TOPICS_NAMED else ""
+    return f"\n*{heading}:* {names}{more}"
+
+
+def import_problems(name: str, errors: List[Dict[str, Any]], count: Optional[int] = None) -> str:
+    """The problems of a file that cannot be imported, each naming its row and field; `count`
+    is how many there are in all (publish-api lists only the first ones)."""
+    lines = [f"• {_where(error)}: {preview(str(error.get('message') or ''), 200)}"
              for error in errors[:IMPORT_ERRORS_SHOWN]]
-    if len(errors) > IMPORT_ERRORS_SHOWN:
-        lines.append(f"… and {len(errors) - IMPORT_ERRORS_SHOWN} more.")
+    total = max(count or 0, len(errors))
+    if total > IMPORT_ERRORS_SHOWN:
+        lines.append(f"… and {total - IMPORT_ERRORS_SHOWN} more.")
     return (f"I can't import “{preview(name, 200)}”; nothing was imported. Please fix:\n"
             + "\n".join(lines))
+
+
+def _where(error: Dict[str, Any]) -> str:
+    where = "the file" if error.get("row") is None else f"row {error.get('row')}"
+    field = error.get("field")
+    return f"{where}, {preview(str(field), 60)}" if field else where
 
 
 def import_unreadable(name: str, detail: str) -> str:

@@ -9,6 +9,7 @@ a missing user from an unreachable service. Neither the token nor request bodies
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -100,6 +101,11 @@ class RateLimited(PublishApiError):
 class Unauthorized(PublishApiError):
     """401: API_TOKEN is wrong; a configuration problem, not the user's."""
 
+
+# The most the action server reads of a publish-api answer: an export, or any other (a report
+# of an import names at most 100 problems: a few tens of KB).
+MAX_EXPORT_BYTES = 8 * 1024 * 1024
+MAX_ANSWER_BYTES = 1024 * 1024
 
 _ERRORS_BY_CODE = {"queue_unavailable": QueueUnavailable, "user_not_found": UserNotFound,
                    "bot_not_found": BotNotFound, "topic_not_found": TopicNotFound,
@@ -251,26 +257,40 @@ class PublishApiClient:
         try:
             response = self._session.request(method, self._base + path, json=body,
                                              data=file[0] if file else None,
-                                             headers=headers, timeout=self._timeout)
+                                             headers=headers, timeout=self._timeout,
+                                             stream=True)
+            content = _bounded(response, MAX_EXPORT_BYTES if raw else MAX_ANSWER_BYTES)
         except requests.RequestException as error:
             raise PublishApiUnavailable(
                 f"publish-api unreachable ({type(error).__name__})") from None
         if response.status_code >= 400:
-            raise _error_from(method, path, response)
+            raise _error_from(method, path, response, content)
         if raw:  # a file (an export): its bytes as publish-api wrote them
-            return response.content, response.status_code
-        if response.status_code == 204 or not response.content:
+            return content, response.status_code
+        if response.status_code == 204 or not content:
             return None, response.status_code
         try:
-            return response.json(), response.status_code
+            return json.loads(content), response.status_code
         except ValueError:
             raise PublishApiUnavailable("publish-api sent a body that is not JSON",
                                         status=response.status_code) from None
 
 
-def _error_from(method: str, path: str, response: requests.Response) -> PublishApiError:
+def _bounded(response: requests.Response, limit: int) -> bytes:
+    """The body, read up to `limit` bytes (what a file makes publish-api answer, an import's
+    report, must not make the action server hold more)."""
+    with response:
+        content = response.raw.read(limit + 1, decode_content=True)
+    if len(content) > limit:
+        raise PublishApiUnavailable(f"publish-api sent more than {limit} bytes",
+                                    status=response.status_code)
+    return content
+
+
+def _error_from(method: str, path: str, response: requests.Response,
+                content: bytes) -> PublishApiError:
     try:
-        error = (response.json() or {}).get("error") or {}
+        error = (json.loads(content) or {}).get("error") or {}
     except (ValueError, AttributeError):
         error = {}
     status = response.status_code

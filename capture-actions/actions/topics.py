@@ -133,7 +133,9 @@ class ActionDeleteTopic(GuardedAction):
         except TopicNotFound:
             say(dispatcher, messages.TOPIC_GONE)
             return []
-        say(dispatcher, messages.topic_deleted(slot_text(tracker, "topic_label")),
+        current = tracker.get_slot("topic_current") or {}
+        say(dispatcher, messages.topic_deleted(slot_text(tracker, "topic_label"),
+                                               live=current.get("live", True)),
             messages.MAIN_BUTTONS[1:3])
         return []
 

@@ -254,7 +254,9 @@ class ActionDismissQuestion(GuardedAction):
         except (Conflict, Rejected, QuestionNotFound) as error:
             _say_refused(dispatcher, error)
             return []
-        say(dispatcher, messages.question_dismissed(done["questions"][0]["question"]),
+        dismissed = done["questions"][0]
+        say(dispatcher, messages.question_dismissed(dismissed["question"],
+                                                    str(dismissed.get("kind") or "")),
             [messages.UNANSWERED_BUTTON])
         return []
 

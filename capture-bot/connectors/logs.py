@@ -29,13 +29,34 @@ _PLAIN = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 def use_product_format() -> None:
     """Give the handlers writing to the terminal (Rasa's) LOG_FORMAT, and our loggers Rasa's
     level (which it writes to LOG_LEVEL): TensorFlow's absl later sets the root logger's to
-    WARNING, as Rasa's own loggers have a level of their own."""
+    WARNING, as Rasa's own loggers have a level of their own. Every record's message is written
+    on one line, whatever a Slack event holds."""
+    one_line_records()
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout,
                                                                                sys.stderr):
             handler.setFormatter(logging.Formatter(LOG_FORMAT))
     for name in ("connectors", "components"):
         logging.getLogger(name).setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+
+# C0 controls (newline, carriage return, NUL, escape...), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class OneLineRecord(logging.LogRecord):
+    """A log record whose message has its control characters written as `\\xNN`: a value a
+    user controls (a path, a header, an id, Slack text) cannot start a line of its own, forge
+    an ERROR line or make the log a binary file. Tracebacks, added by the formatter, keep their
+    lines."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", super().getMessage())
+
+
+def one_line_records() -> None:
+    """Every record of this process is a OneLineRecord (idempotent)."""
+    logging.setLogRecordFactory(OneLineRecord)
 
 
 def delivery(kind: str, slack_id: Any, subtype: Any, request: Request, answer: HTTPResponse,

@@ -101,3 +101,39 @@ def interaction_metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
 def is_dm(channel: Optional[str]) -> bool:
     """Slack's ids of direct-message channels start with D."""
     return str(channel or "").startswith("D")
+
+
+def chosen(payload: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """How the clicked message reads once its choice is made, as Slack apps show it: the
+    arguments of `chat.update` (channel, ts, text, blocks), with the row of buttons that was
+    clicked replaced by what was chosen ("✔ Publish all topics"). None when the payload does
+    not carry the message (an ephemeral one, say): it is then left as it is."""
+    message, channel = payload.get("message"), payload.get("channel")
+    actions = payload.get("actions")
+    if not (isinstance(message, dict) and isinstance(channel, dict) and isinstance(actions, list)
+            and actions and isinstance(actions[0], dict)):
+        return None
+    blocks, clicked = message.get("blocks"), actions[0]
+    if not (isinstance(blocks, list) and message.get("ts") and channel.get("id")):
+        return None
+    title = ((clicked.get("text") or {}).get("text") if isinstance(clicked.get("text"), dict)
+             else None) or "Done"
+    row = next((i for i, block in enumerate(blocks) if _holds(block, clicked)), None)
+    if row is None:
+        return None
+    done = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"✔ {_escaped(title)}"}]}
+    return {"channel": channel["id"], "ts": message["ts"], "text": str(message.get("text") or ""),
+            "blocks": [*blocks[:row], done, *blocks[row + 1:]]}
+
+
+def _holds(block: Any, clicked: Dict[str, Any]) -> bool:
+    if not isinstance(block, dict) or block.get("type") != "actions":
+        return False
+    if clicked.get("block_id") and block.get("block_id"):
+        return block["block_id"] == clicked["block_id"]
+    return any(isinstance(e, dict) and e.get("action_id") == clicked.get("action_id")
+               and e.get("value") == clicked.get("value") for e in block.get("elements") or [])
+
+
+def _escaped(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -8,7 +8,9 @@ fixes those four. It also answers a button click delivered twice once, caps requ
 1 MB (Sanic would buffer 100 MB before the signature is checked) and keeps at most
 `NAME_CACHE_SIZE` display names. Replies in a channel go into the asker's thread
 (`thread_ts`), so talking to the concierge never floods a channel; replies in a DM stay flat.
-Enable it in credentials.yml as `connectors.slack.SlackConnector`.
+A clicked message is updated as Slack apps do (`chat.update`): the row of buttons clicked becomes
+what was chosen ("✔ Publish all topics"). Enable it in credentials.yml as
+`connectors.slack.SlackConnector`.
 
 This module is the webhook and the input channel; beside it: settings.py (the environment),
 payloads.py (reading Slack's requests), dedup.py (deliveries seen before), profiles.py (display
@@ -25,13 +27,16 @@ import asyncio
 import logging
 import time
 from http import HTTPStatus
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
+import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors import logs, payloads, socket_mode
 from connectors.dedup import RecentKeys, event_keys, interaction_keys
@@ -64,6 +69,8 @@ class SlackConnector(SlackInput):
         self.slack_api_url = slack_api_url
         self._recent = RecentKeys()
         self.names = DisplayNames(self.slack_token, slack_api_url, name_cache_size)
+        self._web = AsyncWebClient(self.slack_token, base_url=slack_api_url)
+        self._updates: Set[asyncio.Task] = set()
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
@@ -208,7 +215,25 @@ class SlackConnector(SlackInput):
             # Slack reads this header on events only; here it tells the log line (logs.py).
             return response.text("", headers={"X-Slack-No-Retry": "1"})
         metadata = payloads.interaction_metadata(payload)
+        self._show_choice(payloads.chosen(payload))
         return await self._dispatch(request, on_new_message, text, metadata)
+
+    def _show_choice(self, update: Optional[Dict[str, Any]]) -> None:
+        """The clicked message shows what was chosen instead of its buttons (in the background:
+        Slack's acknowledgement never waits for it), so an old button cannot be clicked again."""
+        if update is None:
+            return
+        task = asyncio.ensure_future(self._update_message(update))
+        self._updates.add(task)  # a reference until it is done: the loop keeps only weak ones
+        task.add_done_callback(self._updates.discard)
+
+    async def _update_message(self, update: Dict[str, Any]) -> None:
+        try:
+            await self._web.chat_update(**update)
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.warning("Could not show the choice made on message %s (%s)",
+                           update.get("ts"), getattr(error, "response", {}).get("error")
+                           if isinstance(error, SlackApiError) else type(error).__name__)
 
     async def _dispatch(
         self, request: Request, on_new_message: OnNewMessage, text: str, metadata: Dict[str, Any]

@@ -10,7 +10,7 @@ from . import guard, logs, pages, web_api
 from .concierge import Concierge
 from .owners import Owners
 from .settings import Settings, load_settings
-from .workspace import Workspace
+from .workspace import MAX_UPLOAD_BYTES, Workspace
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,6 +19,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure()
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    # The largest body anyone sends: an upload of the concierge's (an export), or a topic file
+    # imported from the page; past it, 413 before the body is read.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + 64 * 1024
     # The page's forms carry this; a request from another site's page cannot (guard.py).
     app.config["PAGE_TOKEN"] = secrets.token_urlsafe(32)
     app.extensions["workspace"] = _workspace(settings)

@@ -28,8 +28,12 @@ def say(ws: Workspace, concierge: Concierge, person: Person, channel: str, text:
         WorkspaceError: empty or too long text, or an unknown channel.
     """
     text = text.strip()
-    if not text or len(text) > MAX_TYPED:
-        raise WorkspaceError("invalid_text", f"Type between 1 and {MAX_TYPED} characters.")
+    if not text:
+        raise WorkspaceError("invalid_text", "Type a message first.")
+    if len(text) > MAX_TYPED:
+        raise WorkspaceError("invalid_text", (
+            f"That message has {len(text):,} characters: at most {MAX_TYPED:,} can be sent. "
+            "Nothing was sent; it is still in the box to shorten."))
     slack_text = with_mentions(ws, escape(text))
     message = ws.post(channel, person.user_id, slack_text)
     envelope = _envelope(ws, person, message)
@@ -38,19 +42,33 @@ def say(ws: Workspace, concierge: Concierge, person: Person, channel: str, text:
 
 
 def click(ws: Workspace, concierge: Concierge, person: Person, channel: str, ts: str,
-          action_id: str) -> None:
-    """Clicks button `action_id` of message `ts` as `person`.
+          block_id: str, action_id: str) -> None:
+    """Clicks button `action_id` of block `block_id` of message `ts` as `person`: the payload
+    names the button as Slack's does (`block_id`, `action_id`, `value`).
+
+    Raises:
+        WorkspaceError: no such message or button.
+    """
+    payload = interaction(ws, person, channel, ts, block_id, action_id)
+    _deliver(ws, payload["channel"]["id"], lambda: concierge.send_interaction(payload))
+
+
+def interaction(ws: Workspace, person: Person, channel: str, ts: str, block_id: str,
+                action_id: str) -> Dict[str, Any]:
+    """The `block_actions` payload Slack sends for that click.
 
     Raises:
         WorkspaceError: no such message or button.
     """
     message = ws.find(channel, ts)
-    button = _button(message, action_id)
+    button = _button(message, block_id, action_id)
     payload = block_actions(ws.team_id, person.user_id, button["value"], message.channel,
-                            message_ts=message.ts, action_id=action_id)
+                            message_ts=message.ts, action_id=action_id, block_id=block_id)
     payload["user"].update(username=person.handle, name=person.handle)
     payload["actions"][0]["text"] = button.get("text")
-    _deliver(ws, message.channel, lambda: concierge.send_interaction(payload))
+    # As Slack's: the message clicked, which the concierge updates to show the choice made.
+    payload["message"].update(text=message.text, blocks=message.blocks)
+    return payload
 
 
 def with_mentions(ws: Workspace, text: str) -> str:
@@ -76,8 +94,10 @@ def _envelope(ws: Workspace, person: Person, message: Message) -> Dict[str, Any]
     return None
 
 
-def _button(message: Message, action_id: str) -> Dict[str, Any]:
+def _button(message: Message, block_id: str, action_id: str) -> Dict[str, Any]:
     for block in message.blocks:
+        if block.get("block_id") != block_id:
+            continue
         for element in block.get("elements") or []:
             if element.get("type") == "button" and element.get("action_id") == action_id:
                 return element

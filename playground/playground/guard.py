@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, Response, abort, current_app, request
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -21,6 +21,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def init_app(app: Flask) -> None:
     app.before_request(check_request)
+    app.after_request(_not_in_frames)
+
+
+def _not_in_frames(response: Response) -> Response:
+    # Another site's page could otherwise show this one in a frame and trick clicks on it.
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
 
 
 def check_request() -> None:

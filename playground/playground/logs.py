@@ -8,6 +8,7 @@ lists every copy; tests/support/logs.py reads every service's log against it.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from flask import Flask
@@ -22,8 +23,29 @@ REQUEST_ID_HEADER = "X-Request-ID"
 
 
 def configure() -> None:
-    """The app's own log lines in LOG_FORMAT."""
+    """The app's own log lines in LOG_FORMAT, gunicorn's access lines included, each on one line
+    whatever the request holds."""
+    one_line_records()
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
+# C0 controls (newline, carriage return, NUL, escape...), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class OneLineRecord(logging.LogRecord):
+    """A log record whose message has its control characters written as `\\xNN`: a value a
+    user controls (a path, a header, an id, Slack text) cannot start a line of its own, forge
+    an ERROR line or make the log a binary file. Tracebacks, added by the formatter, keep their
+    lines."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", super().getMessage())
+
+
+def one_line_records() -> None:
+    """Every record of this process is a OneLineRecord (idempotent)."""
+    logging.setLogRecordFactory(OneLineRecord)
 
 
 class GunicornLogger(glogging.Logger):

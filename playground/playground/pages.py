@@ -99,7 +99,8 @@ def click(user_id: str, channel: str) -> str:
     person = _person(user_id)
     channel = _channel(person, channel)
     chat.click(_ws(), current_app.extensions["concierge"], person, channel,
-               request.form.get("ts", ""), request.form.get("action_id", ""))
+               request.form.get("ts", ""), request.form.get("block_id", ""),
+               request.form.get("action_id", ""))
     return render_template("_messages.html", **_channel_context(person, channel))
 
 
@@ -173,4 +174,4 @@ def _channel_context(person: Person, channel: str) -> dict:
     return {"ws": ws, "me": person, "channel": channel, "version": ws.version,
             "messages": ws.visible(channel, person.user_id), "people": list(ws.people.values()),
             "mrkdwn": lambda text: render.mrkdwn(ws, text), "parts": render.parts,
-            "general": GENERAL}
+            "general": GENERAL, "max_typed": chat.MAX_TYPED}

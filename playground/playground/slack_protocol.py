@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 import urllib.parse
 from typing import Any, Dict, List, Optional
@@ -75,16 +76,16 @@ def file_share_event(team_id: str, user_id: str, file: Dict[str, Any],
 
 
 def block_actions(team_id: str, user_id: str, value: str, channel: str = "D0DM",
-                  message_ts: Optional[str] = None,
-                  action_id: str = "choice_0") -> Dict[str, Any]:
+                  message_ts: Optional[str] = None, action_id: str = "choice_0",
+                  block_id: str = "b0") -> Dict[str, Any]:
     """A button click's `block_actions` payload, with a fresh `trigger_id` and `action_ts`."""
     now = f"{time.time():.6f}"
     return {"type": "block_actions", "team": {"id": team_id},
             "user": {"id": user_id, "team_id": team_id}, "channel": {"id": channel},
             "trigger_id": f"{next(_trigger_ids)}.{team_id}.{now}",
             "message": {"ts": message_ts or now},
-            "actions": [{"type": "button", "action_id": action_id, "value": value,
-                         "action_ts": now}]}
+            "actions": [{"type": "button", "block_id": block_id, "action_id": action_id,
+                         "value": value, "action_ts": now}]}
 
 
 def event_body(payload: Dict[str, Any]) -> bytes:
@@ -136,3 +137,16 @@ def _blocks_error(blocks: List[Dict[str, Any]]) -> Optional[str]:
                 MAX_ACTION_ELEMENTS):
             return "invalid_blocks"
     return None
+
+
+def with_ids(blocks: list) -> list:
+    """Slack gives each block without a `block_id`, and each interactive element without an
+    `action_id` (Rasa's buttons have none), one of its own; a click names the element by both
+    (the rows of a list may repeat the same action ids: only the block tells them apart)."""
+    for block_index, block in enumerate(blocks):
+        if isinstance(block, dict) and not block.get("block_id"):
+            block["block_id"] = secrets.token_urlsafe(4)
+        for index, element in enumerate(block.get("elements") or []):
+            if isinstance(element, dict) and not element.get("action_id"):
+                element["action_id"] = f"auto_{block_index}_{index}"
+    return blocks

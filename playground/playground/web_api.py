@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .slack_protocol import message_error, parse_blocks
+from .slack_protocol import message_error, parse_blocks, with_ids
 from .workspace import Workspace, WorkspaceError
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,15 @@ def upload(file_id: str):
     """An upload URL: the bytes of a file announced by `files.getUploadURLExternal`. Its secret
     is in the query string, which the access log leaves out (logs.py), not in the path."""
     secret = request.args.get("secret", "")
-    if not _workspace().receive_upload(file_id, secret, request.get_data()):
+    length = _workspace().upload_length(file_id, secret)
+    if length is None:  # nothing of the body is read for a URL that is not a waiting upload's
         return "unknown or used upload URL", 404
-    return f"OK - {request.content_length or 0}", 200
+    if request.content_length not in (None, length):
+        return f"this upload URL takes {length} bytes", 413
+    data = request.stream.read(length + 1)  # a chunked body: no more than what is announced
+    if not _workspace().receive_upload(file_id, secret, data):
+        return f"this upload URL takes {length} bytes", 413
+    return f"OK - {len(data)}", 200
 
 
 def _auth_error() -> str | None:
@@ -103,7 +109,8 @@ def post_message(ws: Workspace, args: Answer) -> Answer:
     thread_ts = str(args.get("thread_ts") or "") or None
     message = ws.post(str(args["channel"]), ws.bot_user_id, text, blocks, thread_ts=thread_ts)
     return {"channel": message.channel, "ts": message.ts,
-            "message": {"text": text, "ts": message.ts, "user": ws.bot_user_id}}
+            "message": {"text": text, "ts": message.ts, "user": ws.bot_user_id,
+                        "blocks": message.blocks}}
 
 
 def post_ephemeral(ws: Workspace, args: Answer) -> Answer:
@@ -147,17 +154,7 @@ def _checked_message(args: Answer) -> tuple[str, list]:
     error = message_error(args)
     if error:
         raise WorkspaceError(error, f"Slack would refuse this message: {error}")
-    return str(args.get("text") or ""), with_action_ids(parse_blocks(args.get("blocks")) or [])
-
-
-def with_action_ids(blocks: list) -> list:
-    """Slack gives each interactive element without an `action_id` one of its own (Rasa's
-    buttons have none); clicks name the element by it."""
-    for block_index, block in enumerate(blocks):
-        for index, element in enumerate(block.get("elements") or []):
-            if isinstance(element, dict) and not element.get("action_id"):
-                element["action_id"] = f"auto_{block_index}_{index}"
-    return blocks
+    return str(args.get("text") or ""), with_ids(parse_blocks(args.get("blocks")) or [])
 
 
 METHODS: Dict[str, Callable[[Workspace, Answer], Answer]] = {

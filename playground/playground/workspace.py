@@ -181,6 +181,16 @@ class Workspace:
                 del self.uploads[next(iter(self.uploads))]
             return upload
 
+    def upload_length(self, file_id: str, secret: str) -> int | None:
+        """The length an upload URL waits for, or None if it is unknown, used, or the secret is
+        not its own: checked before a byte of the body is read."""
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            if (upload is None or upload.content is not None
+                    or not secrets.compare_digest(secret, upload.secret)):
+                return None
+            return upload.length
+
     def receive_upload(self, file_id: str, secret: str, data: bytes) -> bool:
         """Stores the bytes of an announced upload; False if unknown, used or the wrong size."""
         with self._lock:

@@ -1,7 +1,8 @@
 """publish-api's log: the product's line format, and one line per request with its id.
 
-Every service writes `<time> <LEVEL> <logger>: <message>` (README "Logs"). Each image holds only
-its own package, so LOG_FORMAT is written once per package: here, playground/playground/logs.py,
+Every service writes `<time> <LEVEL> <logger>: <message>` (README "Logs"), each message on one
+line (OneLineRecord). Each image holds only its own package, so LOG_FORMAT and OneLineRecord are
+written once per package: here, playground/playground/logs.py,
 publish_broker/logs.py, capture-actions/actions/logs.py and capture-bot/connectors/logs.py;
 tests/support/logs.py reads every service's log against it.
 
@@ -29,8 +30,29 @@ _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def configure(level: str) -> None:
-    """The app's own log lines (outside gunicorn too: migrations, tests) in LOG_FORMAT."""
+    """The app's own log lines (outside gunicorn too: migrations, tests) in LOG_FORMAT, gunicorn's
+    access lines included, each on one line whatever the request holds."""
+    one_line_records()
     logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+# C0 controls (newline, carriage return, NUL, escape...), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class OneLineRecord(logging.LogRecord):
+    """A log record whose message has its control characters written as `\\xNN`: a value a
+    user controls (a path, a header, an id, Slack text) cannot start a line of its own, forge
+    an ERROR line or make the log a binary file. Tracebacks, added by the formatter, keep their
+    lines."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", super().getMessage())
+
+
+def one_line_records() -> None:
+    """Every record of this process is a OneLineRecord (idempotent)."""
+    logging.setLogRecordFactory(OneLineRecord)
 
 
 class GunicornLogger(glogging.Logger):

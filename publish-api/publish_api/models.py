@@ -95,6 +95,9 @@ class Job(Base):
     # Each broker transition renews it; past it, a publish or another task may take the job back.
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     lease_holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    # How many times the broker was handed the job's task: once, and once more each time the
+    # queue delivered it again after its worker was lost (publishing.MAX_DELIVERIES).
+    deliveries: Mapped[int] = mapped_column(default=0, server_default="0")
     version: Mapped[Version] = relationship(lazy="joined")
     owner: Mapped[User] = relationship(lazy="joined")
 

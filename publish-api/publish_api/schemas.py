@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,12 +29,29 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+# Characters that show nothing or turn the text around it (Trojan Source): zero-width space, word
+# joiner, byte order mark, the bidirectional marks, embeddings, overrides and isolates. Stripped:
+# pasted text brings them along unseen, and a question that reads one way and is stored another
+# misleads whoever reads it. Zero-width (non-)joiners stay: emoji sequences and scripts need them.
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+# Tag characters, but where they spell a subdivision flag (black flag, tags, cancel tag).
+_TAGS = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
+
+
+def _without_invisible_characters(value):
+    if not isinstance(value, str):
+        return value  # the type check that follows names the problem
+    return _TAGS.sub(lambda match: match.group(1) or "", _INVISIBLE.sub("", value))
+
+
 def text(**constraints):
-    """Free text a client sends: `constraints` (StringConstraints), then no control characters,
-    checked with a clear message and described in /openapi.json."""
+    """Free text a client sends: invisible and direction-changing characters stripped, then
+    `constraints` (StringConstraints; an empty result is refused as empty), then no control
+    characters, checked with a clear message and described in /openapi.json."""
     return Annotated[
         str,
         StringConstraints(**constraints),
+        BeforeValidator(_without_invisible_characters),  # wraps the constraints: runs first
         AfterValidator(_no_control_characters),
         Field(json_schema_extra={"pattern": f"^[^{CONTROL_CHARACTERS}]*$"}),
     ]
@@ -129,6 +147,8 @@ class TransitionIn(Strict):
     model_digest: ModelDigest | None = None
     # The broker task's id: the job's lease holder (a different task may not take it over).
     claim: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    # With `training`: the queue delivered this task again after its worker was lost.
+    redelivered: bool = False
 
     @model_validator(mode="after")
     def _fields_of_state(self) -> TransitionIn:
@@ -210,6 +230,8 @@ class TopicOut(BaseModel):
     alternatives: list[str]
     answer: str
     state: Literal["published", "pending"]
+    live: bool = Field(description="whether the live bot answers this topic, in this form or "
+                       "an older one")
     created_at: datetime
     updated_at: datetime
 
@@ -244,7 +266,8 @@ class ImportReport(BaseModel):
     unchanged: list[ImportItem]
     deleted: list[ImportItem]
     skipped: list[ImportItem]
-    errors: list[ImportProblem]
+    errors: list[ImportProblem] = Field(description="the first 100 problems, in file order")
+    error_count: int = Field(description="how many problems the file has in all")
 
 
 class Deleted(BaseModel):
@@ -265,6 +288,7 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     lease_expires_at: datetime | None
+    deliveries: int = Field(description="how many times the broker was handed the job's task")
 
 
 class SweepOut(BaseModel):

@@ -45,6 +45,7 @@ def create_app(config: Settings | None = None) -> Celery:
     """
     config = config or settings()
     logs.drop_deprecation_notices()
+    logs.one_line_records()
     app = Celery("publish_broker", broker=config.QUEUE_URL, include=["publish_broker.tasks"])
     app.conf.update(
         task_serializer="json", accept_content=["json"], result_backend=None,

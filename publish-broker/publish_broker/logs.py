@@ -38,8 +38,29 @@ def drop_deprecation_notices() -> None:
 
 
 def configure(level: int | str = logging.INFO) -> None:
-    """A process's log lines (the pool's; Celery sets up the worker's) in LOG_FORMAT."""
+    """A process's log lines (the pool's; Celery sets up the worker's) in LOG_FORMAT, each on one
+    line whatever a request holds."""
+    one_line_records()
     logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+# C0 controls (newline, carriage return, NUL, escape...), DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class OneLineRecord(logging.LogRecord):
+    """A log record whose message has its control characters written as `\\xNN`: a value a
+    user controls (a path, a header, an id, Slack text) cannot start a line of its own, forge
+    an ERROR line or make the log a binary file. Tracebacks, added by the formatter, keep their
+    lines."""
+
+    def getMessage(self) -> str:  # noqa: N802 - logging's name
+        return _CONTROL.sub(lambda c: f"\\x{ord(c.group()):02x}", super().getMessage())
+
+
+def one_line_records() -> None:
+    """Every record of this process is a OneLineRecord (idempotent)."""
+    logging.setLogRecordFactory(OneLineRecord)
 
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -71,10 +71,11 @@ def answer_message(delivery: dict) -> str:
             f"“{escape(delivery['question'])}”: {escape(delivery['answer'])}")
 
 
-def live_message(topic_count: int) -> str:
-    """The bot went live."""
+def live_message(topic_count: int, owner_user_id: str) -> str:
+    """The bot went live; how to ask it, with the owner's own handle (Slack shows the mention
+    as @name; inside code it would show the raw id)."""
     return (f":white_check_mark: Your bot is live with {count(topic_count, 'topic')}. "
-            "Anyone can now ask you with `ask @you <question>`.")
+            f"Anyone can now ask it by writing to me: ask <@{owner_user_id}> and their question.")
 
 
 def retired_message() -> str:

@@ -52,8 +52,10 @@ class Publisher:
     notifier: SlackNotifier
     work_dir: Path
 
-    def run(self, job_id: int, claim: str | None = None) -> str:
+    def run(self, job_id: int, claim: str | None = None, redelivered: bool = False) -> str:
         """Take job `job_id` from queued to live (or failed) as task `claim`; returns the state.
+        `redelivered`: the queue delivered the task again after its worker was lost (publish-api
+        counts it, and fails a job that lost too many workers instead of handing it over).
 
         Raises JobClosed (nothing to do), OwnerBusy and ApiUnavailable (retry later), ApiRejected
         (publish-api refused a request: a bug, never worth retrying).
@@ -65,7 +67,10 @@ class Publisher:
                 questions.deliver_answers(self.api, self.notifier, job_id)
             return job["state"]
         step = partial(self._step, job_id, claim)
-        step("training")
+        taken = step("training", **({"redelivered": True} if redelivered else {}))
+        if taken["state"] == "failed":  # it lost too many workers: publish-api gave it up
+            self.notifier.tell(taken["user_id"], notify.failed_message(taken["error"]))
+            return "failed"
         version = self.api.version(job["version_id"])
         try:
             self._build_and_deploy(step, job_id, version)
@@ -99,7 +104,7 @@ class Publisher:
         else:
             deployment = self._train_and_deploy(step, job_id, key, version, deployment)
         step("live", endpoint=deployment.endpoint, model_digest=deployment.model_digest)
-        self.notifier.tell(key.user_id, notify.live_message(len(version["topics"])))
+        self.notifier.tell(key.user_id, notify.live_message(len(version["topics"]), key.user_id))
         questions.deliver_answers(self.api, self.notifier, job_id)
 
     def _train_and_deploy(self, step: Step, job_id: int, key: BotKey, version: dict,

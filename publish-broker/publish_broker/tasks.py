@@ -92,8 +92,9 @@ def publish(self, job_id: int) -> str:
 
     Raises the RETRIED errors (Celery retries them) and Reject (publish-api refused a request).
     """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     try:
-        return publisher().run(job_id, claim=self.request.id)
+        return publisher().run(job_id, claim=self.request.id, redelivered=redelivered)
     except JobClosed as exc:
         logger.info("job %s: nothing to do (%s)", job_id, exc)
         return "closed"

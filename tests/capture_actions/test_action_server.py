@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zlib
 
 import pytest
 import requests
@@ -75,6 +76,35 @@ def test_one_log_line_per_request_with_its_id_and_action(action_server):
     refused = [m for m in logs.messages(log, logs.REQUEST_LINE) if m["status"] == "401"]
     assert refused and all(" POST /webhook 401 " in m[0] for m in refused if m["method"] == "POST")
     assert all("missing or wrong ACTIONS_TOKEN" in line for line in logs.problems(log))
+
+
+AUTH = {"Authorization": f"Bearer {ACTIONS_TOKEN}"}
+
+
+@pytest.mark.parametrize("body", [b'["an", "array", "<secret-ish>"]', b"42", b"not json {"])
+def test_a_body_that_is_no_action_call_is_400_without_echo(action_server, body):
+    response = requests.post(action_server.url + "/webhook", data=body, timeout=10,
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body must be a JSON object: an action call"}
+    assert b"secret-ish" not in response.content
+
+
+def test_a_body_over_the_cap_is_refused_compressed_or_not(action_server):
+    big = b'{"next_action": "' + b"x" * 3_000_000 + b'"}'
+    plain = requests.post(action_server.url + "/webhook", data=big, headers=AUTH, timeout=30)
+    assert plain.status_code == 413
+    bomb = requests.post(action_server.url + "/webhook", data=zlib.compress(big, 9),
+                         headers={**AUTH, "Content-Encoding": "deflate"}, timeout=30)
+    assert bomb.status_code == 413
+
+
+def test_an_options_request_without_the_token_is_refused_as_a_warning(action_server):
+    response = requests.options(action_server.url + "/webhook", timeout=10)
+    assert response.status_code == 401
+    wait_until(lambda: " OPTIONS /webhook 401 " in action_server.log(), timeout=10,
+               what="the OPTIONS request's log line")
+    assert not [line for line in logs.problems(action_server.log()) if " ERROR " in line]
 
 
 def test_health_needs_no_token(action_server):

@@ -92,4 +92,4 @@ def test_reset_clears_every_form_slot(executor):
     result = run(executor, "action_reset_slots", tracker("cancel"))
     assert slots_set(result) == {name: None for name in (
         "topic_question", "topic_answer", "topic_ref", "topic_id", "topic_label",
-        "new_answer", "alternative_text", "topic_candidates")}
+        "topic_current", "new_answer", "alternative_text", "topic_candidates")}

@@ -110,9 +110,20 @@ def test_dismiss_closes_the_question_of_the_button(executor, publish_api, team):
     click["latest_message"]["entities"] = [{"entity": "question_id", "value": str(asked["id"])}]
     reply = said(run(executor, "action_dismiss_question", click))
     assert "Dismissed “Is it Friday?”" in reply
-    assert "From your next publish" in reply  # it takes effect with a publish, not at once
+    # The bot said it didn't know: no "instead of guessing" for a bot that never guessed.
+    assert "go on saying it doesn't know" in reply and "guess" not in reply
     assert questions(publish_api, team)[0]["state"] == "dismissed"
     assert messages.QUESTION_CLOSED in said(run(executor, "action_dismiss_question", click))
+
+
+def test_dismissing_a_wrong_answer_says_the_bot_stops_giving_it_from_the_next_publish(
+        executor, publish_api, team):
+    asked = ask(publish_api, team, "Where is the tea?", kind="wrong_answer",
+                given_answer="Second floor.")
+    click = tracker("/dismiss_question", team=team)
+    click["latest_message"]["entities"] = [{"entity": "question_id", "value": str(asked["id"])}]
+    reply = said(run(executor, "action_dismiss_question", click))
+    assert "From your next publish" in reply and "instead of giving that answer" in reply
 
 
 def _feedback(intent, reference, team, asker="U0BOB", slots=None):

@@ -205,3 +205,24 @@ def test_user_text_shown_back_cannot_ping_or_mention(render):
 def test_the_readme_table_is_the_settings_class():
     assert documented_settings("capture-actions") == set(Settings.__fields__)
     assert sample_settings("capture-actions/.env.sample") <= set(Settings.__fields__)
+
+
+def test_an_import_preview_names_the_first_ten_topics_of_each_kind_then_counts():
+    added = [{"row": n, "id": None, "question": f"Question {n}?"} for n in range(1, 13)]
+    report = {"dry_run": True, "added": added, "changed": [], "unchanged": [],
+              "deleted": [{"row": None, "id": 7, "question": "Old <b>one</b>?"}], "skipped": []}
+    text = messages.import_preview("faq.csv", report)
+    assert "*To add:* “Question 1?”" in text and "“Question 10?” … and 2 more" in text
+    assert "Question 11?" not in text and "*To change:*" not in text
+    assert "*To delete:* “Old &lt;b&gt;one&lt;/b&gt;?”" in text
+
+
+def test_import_problems_count_what_publish_api_did_not_list():
+    errors = [{"row": n, "field": "answer", "message": "the answer is missing"}
+              for n in range(1, 101)]
+    text = messages.import_problems("faq.csv", errors, count=250)
+    assert text.count("• row ") == messages.IMPORT_ERRORS_SHOWN
+    assert "• row 1, answer: the answer is missing" in text and "… and 240 more." in text
+    whole = messages.import_problems("faq.csv", [{"row": None, "field": "topics",
+                                                   "message": "too many"}], count=1)
+    assert "• the file, topics: too many" in whole

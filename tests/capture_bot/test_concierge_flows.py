@@ -81,10 +81,13 @@ def test_edit_and_delete_by_number(webhook, slack, publish_api):
     dm.say("At 9:30.")
     dm.say("yes")
     dm.say("no")
-    assert "What is the new answer to \"When is the standup?\"" in dm.say("edit answer 1")
+    # The topic and its answer now, each once, with no doubled question mark.
+    assert ("What is the new answer to this question?\n*When is the standup?*\n"
+            "Its answer now:\n>At 9:30.\n") in dm.say("edit answer 1")
     assert "Updated the answer" in dm.say("At 10:00 on Mondays.")
-    assert "Delete the topic \"When is the standup?\"" in dm.say("delete topic 1")
-    assert "Deleted “When is the standup?”" in dm.say("yes")
+    assert "Delete this topic?\n*When is the standup?*" in dm.say("delete topic 1")
+    # Never published: no live bot answers it, so none is said to.
+    assert dm.say("yes").startswith("Deleted “When is the standup?”.")
     assert "You have no topics yet" in dm.say("show my topics")
 
 

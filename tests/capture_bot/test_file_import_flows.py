@@ -60,6 +60,9 @@ def test_a_shared_csv_is_previewed_then_imported(webhook, slack, publish_api):
                      json={"question": "where is the WIFI password?", "answer": "Ask Sam."})
     preview = dm.share("team <faq> & more.csv", GOOD_CSV)
     assert "2 topics to add, 1 to change, 0 unchanged" in preview
+    # It names them (escaped, as all text from people is).
+    assert "*To add:* “When is the standup?”, “Who orders lunch?”" in preview
+    assert "*To change:* “Where is the wifi password?”" in preview
     assert "team &lt;faq&gt; &amp; more.csv" in preview and "<faq>" not in preview
     buttons = dm.buttons()
     assert set(buttons) == {"Import", "Cancel"}

@@ -10,7 +10,9 @@ import time
 import uuid
 
 import pytest
+import requests
 
+from playground.slack_protocol import parse_blocks, with_ids
 from tests.capture_bot.conftest import GENERAL_CHANNEL
 from tests.capture_bot.servers import SIGNING_SECRET, free_port, start_concierge
 from tests.support import logs as log_format
@@ -76,6 +78,36 @@ def test_a_button_click_is_a_message(webhook, slack):
     assert post.args["text"].startswith("I can:")
 
 
+def test_a_clicked_message_shows_the_choice_instead_of_its_buttons(webhook, slack):
+    dm = channel_id()
+    assert send_event(webhook, SIGNING_SECRET,
+                      message_event(TEAM, "U0ALICE", "hi", channel=dm)).status_code == 200
+    [greeting] = slack.wait_for_posts(1, channel=dm)
+    # As Slack stores it: every block and button given an id (Rasa's buttons have none).
+    blocks = with_ids(parse_blocks(greeting.args["blocks"]))
+    [row] = [i for i, block in enumerate(blocks) if block["type"] == "actions"]
+    button = next(b for b in blocks[row]["elements"] if b["value"] == "/help")
+    click = block_actions(TEAM, "U0ALICE", "/help", dm, message_ts="1765000000.000100",
+                          action_id=button["action_id"], block_id=blocks[row]["block_id"])
+    click["message"].update(text=greeting.args["text"], blocks=blocks)
+    click["actions"][0]["text"] = button["text"]
+
+    assert send_interaction_payload(webhook, SIGNING_SECRET, click).status_code == 200
+
+    def updates(calls):
+        return [c for c in calls if c.method == "chat.update"
+                and c.args.get("ts") == "1765000000.000100"]
+
+    [update] = updates(slack.wait_for(updates))
+    shown = parse_blocks(update.args["blocks"])
+    assert update.ok and update.args["channel"] == dm
+    assert shown[:row] == blocks[:row] and shown[row + 1:] == blocks[row + 1:]
+    assert shown[row] == {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f"✔ {button['text']['text']}"}]}
+    [answer] = slack.wait_for_posts(2, channel=dm)[1:]
+    assert answer.args["text"].startswith("I can:")  # and the click was answered as before
+
+
 def say_hi_and_wait(webhook, slack, dm):
     """Says "hi" in `dm` and waits for the greeting: once it is there, Rasa has answered every
     earlier message of the conversation (one at a time, in order)."""
@@ -111,6 +143,12 @@ def test_a_body_over_one_megabyte_is_refused_without_reply(webhook, slack):
     response = send_event(webhook, SIGNING_SECRET, huge)
     assert response.status_code == 413
     assert_marker_then_silence(webhook, slack, dm)
+
+
+def test_the_root_says_it_runs_without_naming_rasa_or_its_version(concierge):
+    root = requests.get(concierge.url + "/", timeout=5)
+    assert root.status_code == 200 and root.text == "ok"
+    assert "Rasa" not in root.text and "3.6" not in root.text
 
 
 def test_a_bad_signature_is_rejected_without_reply(webhook, slack):

@@ -51,7 +51,7 @@ SLOTS = [
          "what is your answer", "At any desk with a dock.", "Save this topic?",
          "adding a topic"),
     Slot("delete_topic_form", "topic_ref", ("delete a topic",), "Which topic?", "1",
-         "Delete the topic", "deleting a topic"),
+         "Delete this topic?", "deleting a topic"),
     Slot("edit_answer_form", "topic_ref", ("edit an answer",), "Which topic?", "1",
          "What is the new answer", "editing an answer"),
     Slot("edit_answer_form", "new_answer", ("edit answer 1",), "What is the new answer",
@@ -138,7 +138,7 @@ def test_a_question_that_sounds_like_a_request_is_the_question(webhook, slack, p
 def test_a_request_naming_one_topic_uses_it(webhook, slack, publish_api):
     dm = owner_with_topics(webhook, slack, publish_api, TOPICS)
     reply = dm.say("change the answer of the wifi topic")
-    assert 'What is the new answer to "What is the guest wifi called?"' in reply
+    assert "What is the new answer to this question?\n*What is the guest wifi called?*" in reply
     assert "Updated the answer" in dm.say("It is called Guests now.")
     topics = publish_api.call("GET", f"/v1/users/{TEAM}/{dm.user}/topics").json()["topics"]
     assert topics[1]["answer"] == "It is called Guests now."
@@ -151,8 +151,8 @@ def test_a_request_naming_several_topics_offers_them_as_buttons(webhook, slack, 
     buttons = slack.posts(dm.channel)[-1].args["blocks"][1]["elements"]
     assert [b["text"]["text"] for b in buttons] == [
         "1. How do I get a laptop charger?", "3. Where do I order a new laptop bag?", "Cancel"]
-    assert "How else might people ask \"Where do I order a new laptop bag?\"" in dm.click(
-        buttons[1]["value"])
+    assert "How else might people ask this question?\n*Where do I order a new laptop bag?*" in (
+        dm.click(buttons[1]["value"]))
     assert "Added" in dm.say("Where can I buy a bag for my notebook?")
     topics = publish_api.call("GET", f"/v1/users/{TEAM}/{dm.user}/topics").json()["topics"]
     assert topics[2]["alternatives"] == ["Where can I buy a bag for my notebook?"]
@@ -161,7 +161,7 @@ def test_a_request_naming_several_topics_offers_them_as_buttons(webhook, slack, 
 
 def test_a_request_naming_a_number_uses_it(webhook, slack, publish_api):
     dm = owner_with_topics(webhook, slack, publish_api, TOPICS)
-    assert 'Delete the topic "Where do I order a new laptop bag?"' in dm.say("delete topic 3")
+    assert "Delete this topic?\n*Where do I order a new laptop bag?*" in dm.say("delete topic 3")
     assert "Deleted" in dm.say("yes")
 
 

@@ -194,6 +194,53 @@ def test_alice_teaches_and_publishes_by_clicking_and_bob_gets_her_answer(product
         raise
 
 
+UNKNOWN = ["When is the winter offsite?", "Who approves travel to Berlin?",
+           "Where is the colour printer?", "How do I book the big meeting room?"]
+
+
+def test_a_later_row_of_alices_list_is_the_one_acted_on_and_the_page_stays_put(product,
+                                                                              browser):
+    """After the first test: Alice's bot is live. Bob asks four questions it does not know and
+    thanks it for one it does; Alice dismisses the fourth row of her unanswered list."""
+    page = Page(browser)
+    try:
+        browser.get(product.url + "/as/UBOB/DBOB")
+        for number, question in enumerate(UNKNOWN, start=1):
+            page.type(f"ask @alice {question}")
+            page.wait_for("bot doesn't know that one yet", count=number, timeout=60)
+        page.type(f"ask @alice {PARAPHRASE}")
+        page.wait_for(f"@Alice says: {ANSWER}", count=2, timeout=60)
+        page.click("👍")
+        page.wait_for("Thanks for telling me! 👍")
+        assert ":+1:" not in page.conversation()  # Slack's shortcode, shown as Slack shows it
+
+        browser.get(product.url + "/as/UALICE/DALICE")
+        page.type("show my unanswered questions")
+        listing = page.wait_for("4 open questions your bot could not answer")
+        # Newest first: the fourth row is the first question Bob asked.
+        assert listing.index(UNKNOWN[3]) < listing.index(UNKNOWN[0])
+        dismiss = browser.find_elements(
+            page.by.XPATH, "//div[@id='messages']//button[normalize-space()='Dismiss']")[-4:]
+        dismiss[3].click()
+        page.wait_for(f"Dismissed “{UNKNOWN[0]}”")
+        assert f"Dismissed “{UNKNOWN[3]}”" not in page.conversation()
+
+        # The conversation scrolls in its own pane: the page itself does not, and the newest
+        # message and the composer stay in view however long the conversation is.
+        sizes = browser.execute_script(
+            "var log = document.getElementById('messages');"
+            "var box = document.getElementById('composer').getBoundingClientRect();"
+            "return [document.scrollingElement.scrollHeight, window.innerHeight, box.bottom,"
+            " log.scrollHeight, log.clientHeight, log.scrollTop];")
+        page_height, window_height, composer_bottom, log_height, log_view, log_top = sizes
+        assert page_height <= window_height and composer_bottom <= window_height
+        assert log_height > log_view and log_top >= log_height - log_view - 2
+        _screenshot(browser, "playground-unanswered.png")
+    except BaseException:
+        _screenshot(browser, "playground-failure.png")
+        raise
+
+
 def _screenshot(browser, name: str) -> None:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(ARTEFACTS / name))

@@ -4,7 +4,10 @@ from people is escaped; a message the concierge cannot take says so in the chann
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -142,7 +145,9 @@ def test_an_upload_url_takes_its_bytes_once_and_only_with_its_secret(playground)
     assert secret and path.endswith("/api/upload/" + started["file_id"])
     assert requests.post(path + "?secret=wrong", data=b"abc", timeout=5).status_code == 404
     assert requests.post(path, data=b"abc", timeout=5).status_code == 404
-    assert requests.post(url, data=b"abcd", timeout=5).status_code == 404  # not the length
+    assert requests.post(url, data=b"abcd", timeout=5).status_code == 413  # not the length
+    chunked = requests.post(url, data=iter([b"ab", b"cd"]), timeout=5)  # no Content-Length
+    assert chunked.status_code == 413
     assert requests.post(url, data=b"abc", timeout=5).status_code == 200
     assert requests.post(url, data=b"abc", timeout=5).status_code == 404  # used
     # Each request has its line in the log, named by its id; the upload's secret is in none.
@@ -159,3 +164,55 @@ def test_an_upload_url_takes_its_bytes_once_and_only_with_its_secret(playground)
                  channel_id="UBOB").json()["error"] == "invalid_arguments"
     assert _call(playground, "files.getUploadURLExternal", filename="a.csv",
                  length=0).json()["error"] == "invalid_arguments"
+
+
+def test_a_path_cannot_forge_a_log_line(playground):
+    forged = "2026-12-08 01:00:00,000 ERROR playground: forged"
+    response = requests.get(playground.url + "/as/UALICE/D%0a" + forged.replace(" ", "%20")
+                            + "%00", timeout=5)
+    assert response.status_code == 404
+    escaped = r"/as/UALICE/D\x0a" + forged + r"\x00 404"
+    wait_until(lambda: escaped in playground.log(), timeout=10, what="the escaped log line")
+    log = playground.log()
+    assert "\x00" not in log
+    assert not any(line.startswith(forged) for line in log.splitlines())
+
+
+def test_a_click_names_its_button_by_block_and_action_as_slack_does(playground):
+    rows = [{"type": "actions", "elements": [{"type": "button", "action_id": "choice_0",
+                                              "text": {"type": "plain_text", "text": "Dismiss"},
+                                              "value": f"/dismiss_{n}"}]} for n in (1, 2)]
+    posted = _call(playground, "chat.postMessage", channel="UALICE", text="Unanswered",
+                   blocks=json.dumps(rows)).json()
+    blocks = posted["message"]["blocks"]
+    assert len({block["block_id"] for block in blocks}) == 2  # Slack gives each block an id
+    session = requests.Session()
+    headers = {"X-Playground-Token": _page_token(playground, session)}
+
+    def click(block_id):
+        return session.post(playground.url + "/as/UALICE/DALICE/click", headers=headers,
+                            data={"ts": posted["ts"], "block_id": block_id,
+                                  "action_id": "choice_0"}, timeout=10)
+
+    assert click(blocks[1]["block_id"]).status_code == 200  # sent (the concierge is away)
+    for wrong in ("", "no-such-block"):
+        refused = click(wrong)
+        assert refused.status_code == 422 and "not on this message" in refused.text
+
+
+def test_a_body_over_the_limit_is_refused_unread_and_pages_stay_out_of_frames(playground):
+    session = requests.Session()
+    token = _page_token(playground, session)
+    host = urlsplit(playground.url)
+    # Only the headers: the answer comes before any of the announced 6 MB is sent.
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    connection.putrequest("POST", "/as/UALICE/DALICE/messages")
+    for name, value in (("Content-Type", "application/x-www-form-urlencoded"),
+                        ("Content-Length", "6000000"), ("X-Playground-Token", token)):
+        connection.putheader(name, value)
+    connection.endheaders()
+    assert connection.getresponse().status == 413
+    connection.close()
+    page = session.get(playground.url + "/as/UALICE/DALICE", timeout=5)
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]

@@ -304,3 +304,56 @@ def test_imports_need_the_owner_to_exist_and_leave_others_alone(any_api, any_own
     import_json(any_api, any_owner, [topic("Alice's?")], mode="replace")
     assert current(any_api, BOB) == [("Bob's?", "An answer.", [])]
     assert current(any_api, any_owner) == [("Alice's?", "An answer.", [])]
+
+
+def test_problems_are_written_for_people(any_api, any_owner):
+    rows = [{"question": "No answer?"}, topic("Empty answer?", "   "),
+            topic("Long alternative?", alternatives=["ok", "x" * 301]),
+            {"question": "State?", "answer": "A.", "state": "live"}, topic("Fine?")]
+
+    report = import_json(any_api, any_owner, rows, dry_run="true").get_json()
+
+    assert [(e["row"], e["field"], e["message"]) for e in report["errors"]] == [
+        (1, "answer", "the answer is missing"),
+        (2, "answer", "the answer is empty"),
+        (3, "alternatives.1", "alternative 2 is too long: at most 300 characters"),
+        (4, "state", "the state must be one of 'published', 'changed', 'unpublished' or "
+                     "'deleted'")]
+    assert report["error_count"] == 4
+    assert not any("String should" in e["message"] for e in report["errors"])
+
+
+def test_a_file_with_more_rows_than_the_cap_is_refused_before_any_row_is_checked(any_config):
+    # 30,000 empty rows answered 3.5 MB of problems, one per row and field, before the cap.
+    app = create_app({**any_config, "MAX_TOPICS_PER_OWNER": 500})
+    try:
+        api = ApiClient(app.test_client())
+        api.put(OWNER, {"display_name": "Alice"})
+        for media, data in (("application/json", b'{"topics": [' + b",".join([b"{}"] * 30_000)
+                             + b"]}"),
+                            ("text/csv", b"question,answer\r\n" + b"q,\r\n" * 30_000)):
+            response = import_file(api, OWNER, data, media, dry_run="true")
+
+            assert response.status_code == 200
+            assert len(response.data) < 2_000, media
+            report = response.get_json()
+            assert report["error_count"] == 1 and report["errors"] == [{
+                "row": None, "field": "topics", "message": "the file has 30000 topics, and an "
+                "owner can have at most 500: nothing in it was checked"}]
+            assert import_file(api, OWNER, data, media).status_code == 422
+        assert current(api, OWNER) == []
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+def test_a_report_names_the_first_100_problems_and_counts_them_all(any_api, any_owner):
+    rows = [{"question": f"Question {n}?"} for n in range(300)]  # each misses its answer
+
+    report = import_json(any_api, any_owner, rows, dry_run="true").get_json()
+    refused = import_json(any_api, any_owner, rows).get_json()["error"]
+
+    assert report["error_count"] == 300
+    assert [e["row"] for e in report["errors"]] == list(range(1, 101))
+    assert refused["details"] == report["errors"]
+    assert refused["message"] == ("nothing was imported: row 1: the answer is missing "
+                                  "(and 299 more problems)")

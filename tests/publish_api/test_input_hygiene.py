@@ -60,3 +60,22 @@ def test_multiline_text_and_unicode_are_still_accepted(any_api, any_owner):
     body = {"question": "Où est le café ☕?", "answer": "Line one\n\tLine two\r\nLine three 🎉"}
     topic = any_api.post(f"{any_owner}/topics", body).get_json()
     assert (topic["question"], topic["answer"]) == (body["question"], body["answer"])
+
+
+def test_invisible_and_direction_changing_characters_are_stripped(any_api, any_owner):
+    # U+202E would show "Who runs payroll?" reversed after it; U+200B, a BOM and tag characters
+    # show nothing. Zero-width joiners (emoji sequences) and a subdivision flag's tags stay.
+    family, scotland = "👨\u200d👩\u200d👧", "\U0001f3f4" + "".join(
+        chr(0xE0000 + ord(c)) for c in "gbsct") + "\U000e007f"
+    body = {"question": "\ufeffWho runs \u202epayroll?\u200b",
+            "answer": f"Ask\u2066 HR\u2069 {family} {scotland}\U000e0041",
+            "alternatives": ["payroll\u200f owner"]}
+
+    created = any_api.post(f"{any_owner}/topics", body).get_json()
+
+    assert (created["question"], created["answer"], created["alternatives"]) == (
+        "Who runs payroll?", f"Ask HR {family} {scotland}", ["payroll owner"])
+    empty = any_api.post(f"{any_owner}/topics", {**TOPIC, "question": "\u200b\ufeff "})
+    assert empty.status_code == 422 and empty.get_json()["error"]["field"] == "question"
+    renamed = any_api.put(any_owner, {"display_name": "Al\u202eice"}).get_json()
+    assert renamed["display_name"] == "Alice"

@@ -105,6 +105,31 @@ def test_only_the_lease_holder_takes_a_job_over_until_the_lease_expires(api_with
     assert _claim(api, job["id"], "task-b", state="deploying").status_code == 200
 
 
+def test_a_job_delivered_again_after_three_lost_workers_is_failed(api, owner):
+    # Each worker it reached died (out of memory, say) and the queue delivered it again.
+    api.post(f"{owner}/topics", TOPIC)
+    _, job = _publish(api, owner)
+    retried = None
+    for delivery in (1, 2, 3):
+        body = {"state": "training", "claim": "task-a", "redelivered": delivery > 1}
+        retried = api.post(f"/v1/jobs/{job['id']}/transitions", body).get_json()
+        assert (retried["state"], retried["deliveries"]) == ("training", delivery)
+        if delivery == 1:  # a retry of Celery's own (a new message) is not a lost worker
+            again = _claim(api, job["id"], "task-a").get_json()
+            assert (again["state"], again["deliveries"]) == ("training", 1)
+
+    fourth = api.post(f"/v1/jobs/{job['id']}/transitions",
+                      {"state": "training", "claim": "task-a", "redelivered": True})
+
+    assert fourth.status_code == 200
+    failed = fourth.get_json()
+    assert (failed["state"], failed["deliveries"]) == ("failed", 4)
+    assert "stopped the bot builder 3 times" in failed["error"]
+    assert failed["lease_expires_at"] is None
+    assert api.get(f"{owner}/bot").get_json()["last_error"] == failed["error"]
+    assert _claim(api, job["id"], "task-a").status_code == 409  # final: the task is dropped
+
+
 def test_going_live_supersedes_the_previous_live_job(api, owner):
     topic = api.post(f"{owner}/topics", TOPIC).get_json()
     _, first = _publish(api, owner)

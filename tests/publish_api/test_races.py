@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-SERVED_SETTINGS = {"MAX_TOPICS_PER_OWNER": "10"}
+SERVED_SETTINGS = {"MAX_TOPICS_PER_OWNER": "10", "ASKS_PER_ASKER_PER_HOUR": "8"}
 TOPIC = {"question": "How do I reset my VPN password?", "answer": "Use the self-service portal."}
 
 
@@ -66,3 +66,14 @@ def test_parallel_publishes_of_unchanged_content_make_one_job(served_api, publis
     assert len({job_id for _, job_id in results}) == 1
     assert sorted(status for status, _ in results) == [200] * 19 + [202]
     assert [m["args"] for m in published_tasks.drain()] == [[results[0][1]]]
+
+
+def test_parallel_asks_of_one_asker_stop_at_the_hourly_limit(served_api):
+    owner = _owner(served_api, "URATE")
+    asker = {"asker_team_id": "T1", "asker_user_id": "UASKER"}
+
+    def ask(_i):
+        return _call(served_api, "POST", f"{owner}/asks", asker)
+
+    statuses = sorted(response.status_code for response in _in_parallel(20, ask))
+    assert statuses == [201] * 8 + [429] * 12

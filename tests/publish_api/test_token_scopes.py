@@ -70,6 +70,29 @@ def test_the_action_server_cannot_set_an_endpoint_or_move_a_job(scoped_app):
         "state"] == "queued"
 
 
+@pytest.mark.parametrize("client", ["action server", "playground"])
+def test_only_the_admin_replaces_an_owners_topics_on_import(scoped_app, client):
+    admin = ApiClient(scoped_app.test_client())
+    admin.put("/v1/users/T1/UALICE", json={"display_name": "Alice"})
+    admin.post("/v1/users/T1/UALICE/topics", json={"question": "Kept?", "answer": "Yes."})
+    scoped = ApiClient(scoped_app.test_client(), TOKENS[client])
+    file = {"topics": [{"question": "New?", "answer": "Yes."}]}
+
+    replaced = scoped.post("/v1/users/T1/UALICE/topics/import?mode=replace", json=file)
+
+    assert replaced.status_code == 403
+    error = replaced.get_json()["error"]
+    assert (error["code"], error["field"]) == ("forbidden", "mode")
+    assert f"the {client} token may not replace" in error["message"]
+    merged = scoped.post("/v1/users/T1/UALICE/topics/import?mode=merge", json=file)
+    assert merged.status_code == 200
+    questions = [t["question"] for t in admin.get("/v1/users/T1/UALICE/topics").get_json()[
+        "topics"]]
+    assert questions == ["Kept?", "New?"]
+    assert admin.post("/v1/users/T1/UALICE/topics/import?mode=replace&dry_run=true",
+                      json=file).status_code == 200
+
+
 def test_the_broker_moves_jobs_but_cannot_touch_topics(scoped_app):
     ApiClient(scoped_app.test_client()).put("/v1/users/T1/UALICE", json={"display_name": "A"})
     broker = ApiClient(scoped_app.test_client(), BROKER_TOKEN)

@@ -69,7 +69,7 @@ def test_errors_name_the_variable_not_the_value(environ, named):
 
 def test_notifier_posts_to_the_owner_dm():
     with SlackApi(bot_token="xoxb-good") as slack:
-        assert SlackNotifier("xoxb-good", slack.url).tell("UALICE", live_message(2))
+        assert SlackNotifier("xoxb-good", slack.url).tell("UALICE", live_message(2, "UALICE"))
         post = slack.wait_for_posts(1, channel="UALICE")[0]
     assert post.token == "xoxb-good" and "live with 2 topics" in post.args["text"]
 
@@ -105,7 +105,12 @@ def test_counts_are_written_as_people_write_them(number, noun, written):
 
 
 def test_live_message_counts_one_topic_in_the_singular():
-    assert "live with 1 topic." in live_message(1)
+    assert "live with 1 topic." in live_message(1, "UALICE")
+
+
+def test_live_message_says_how_to_ask_with_the_owners_own_handle():
+    message = live_message(3, "UALICE")
+    assert "ask <@UALICE> and their question" in message and "@you" not in message
 
 
 def test_user_text_in_a_failure_cannot_ping_or_mention():

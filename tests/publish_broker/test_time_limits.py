@@ -147,3 +147,28 @@ def test_a_child_killed_mid_training_gives_its_task_back_to_a_fresh_child(api, s
     _child(worker).kill()
     assert _final(api, job_id, timeout=600)["state"] == "live"
     assert "WorkerLostError" in worker.log()
+
+
+def test_a_job_that_kills_every_child_it_reaches_is_given_up_after_three(api, start_worker,
+                                                                          slack):
+    """A job that makes each child die (out of memory, say) is redelivered at each loss: the
+    fourth delivery fails it and tells its owner, and the worker's slot serves the next owner."""
+    worker = start_worker()
+    job_id = _publish(api, "UCRASH", 120)  # trains for several seconds
+    for delivery in (1, 2, 3):
+        wait_until(lambda n=delivery: _delivered(api, job_id) == n, timeout=240, interval=0.05,
+                   what=f"delivery {delivery} of job {job_id}")
+        _child(worker).kill()
+
+    crashed = _final(api, job_id, timeout=240)
+
+    assert (crashed["state"], crashed["deliveries"]) == ("failed", 4)
+    assert "stopped the bot builder 3 times" in crashed["error"]
+    assert "stopped the bot builder 3 times" in _told(slack, "UCRASH")
+    following = _publish(api, "UAFTER", 1)
+    assert _final(api, following, timeout=240)["state"] == "live"
+
+
+def _delivered(api, job_id: int) -> int:
+    job = api.call("GET", f"/v1/jobs/{job_id}").json()
+    return job["deliveries"] if job["state"] == "training" else 0

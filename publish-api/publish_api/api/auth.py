@@ -5,7 +5,9 @@ PLAYGROUND_API_TOKEN, when set, reach only the routes that client calls
 (publish-broker/publish_broker/api_client.py, capture-actions/actions/publish_api.py and
 playground/playground/owners.py): a leaked action-server token cannot set a bot's endpoint or
 move a job on, a leaked broker token cannot read or change anyone's topics, and the playground's
-token reads and writes nothing but through a topic file's import.
+token reads and writes nothing but through a topic file's import. Of an import, both take only
+the merge: replacing an owner's topics (deleting those absent from the file) is the admin's.
+PLAYGROUND_API_TOKEN is the playground's (`make run`'s local workspace).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from ..errors import Forbidden, Unauthorized
 from ..settings import Settings
@@ -85,6 +87,15 @@ def require_token() -> None:
     if client.endpoints is not None and request.endpoint not in client.endpoints:
         raise Forbidden(f"the {client.name} token may not call {request.method} "
                         f"{request.url_rule.rule}; this route needs another client's token")
+    g.client = client
+
+
+def require_admin(what: str, field: str) -> None:
+    """Raises Forbidden unless the request came with the admin token: `what` is only theirs."""
+    client = g.get("client")
+    if client is None or client.endpoints is not None:
+        name = client.name if client else "this"
+        raise Forbidden(f"the {name} token may not {what}: only the admin token may", field)
 
 
 def _holder(given: str) -> Client | None:

@@ -33,6 +33,7 @@ from ..services import (
     transfer,
     unanswered,
 )
+from .auth import require_admin
 from .requests import body, query, slack_ids, upload
 
 bp = Blueprint("owners", __name__, url_prefix="/v1/users/<team_id>/<user_id>")
@@ -91,9 +92,12 @@ def export_topics(team_id: str, user_id: str):
 @bp.post("/topics/import")
 def import_topics(team_id: str, user_id: str):
     options, owner = query(ImportQuery), _owner(team_id, user_id)
+    if options.mode == "replace":
+        require_admin("replace an owner's topics (mode=replace; mode=merge adds and changes)",
+                      "mode")
     media_type, data = upload(_settings().MAX_IMPORT_BYTES, tuple(READERS_BY_TYPE))
-    file = READERS_BY_TYPE[media_type](data)
     cap = _settings().MAX_TOPICS_PER_OWNER
+    file = READERS_BY_TYPE[media_type](data, cap)
     return jsonify(transfer.import_topics(get_session(), owner, file, options, cap))
 
 

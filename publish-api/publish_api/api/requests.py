@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -15,9 +15,11 @@ _SLACK_ID = re.compile(SLACK_ID_PATTERN)
 
 
 def body(model: type[BaseModel]) -> BaseModel:
-    """The JSON body as `model`. Raises MalformedRequest (not JSON) or ValidationFailed."""
+    """The JSON body as `model`. Raises MalformedRequest (not JSON), ValidationFailed, TooLarge
+    (past MAX_CONTENT_LENGTH)."""
+    data = _data(current_app.config["MAX_CONTENT_LENGTH"], "the body", None)
     try:
-        return model.model_validate_json(request.get_data() or b"")
+        return model.model_validate_json(data or b"")
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid" or (first["type"] == "model_type" and not first["loc"]):
@@ -58,7 +60,23 @@ def upload(max_bytes: int, media_types: tuple[str, ...]) -> tuple[str, bytes]:
         raise UnsupportedMediaType(
             f"send the file as {' or '.join(media_types)} (Content-Type)", "Content-Type")
     request.max_content_length = max_bytes
+    return media_type, _data(max_bytes, "the file", "file")
+
+
+def _data(max_bytes: int, what: str, field: str | None) -> bytes:
+    """The body, refused past `max_bytes` however it is sent. Raises TooLarge.
+
+    With a Content-Length, Werkzeug refuses a longer body before reading it. A chunked body has
+    none: Werkzeug then reads it up to the limit and stops there, silently, so a longer one
+    would pass for its first `max_bytes` bytes. It is read here from the server's stream (which
+    the server ends with the body) one byte past the limit instead.
+    """
     try:
-        return media_type, request.get_data()
+        if request.content_length is not None:
+            return request.get_data()
     except RequestEntityTooLarge:
-        raise TooLarge(f"the file is larger than {max_bytes} bytes", "file") from None
+        raise TooLarge(f"{what} is larger than {max_bytes} bytes", field) from None
+    data = request.environ["wsgi.input"].read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise TooLarge(f"{what} is larger than {max_bytes} bytes", field)
+    return data

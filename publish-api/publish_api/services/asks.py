@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..errors import RateLimited, TopicNotFound
 from ..models import Ask, Topic, UnansweredQuestion, User, utcnow
 from ..schemas import AskIn
+from .owners import lock_owner
 
 RATE_WINDOW = timedelta(hours=1)
 WEEK = timedelta(days=7)
@@ -33,6 +34,9 @@ def record_answered(session: Session, owner: User, data: AskIn, per_hour: int) -
 
     Raises RateLimited (the asker's hourly asks to this owner are used up), TopicNotFound.
     """
+    # Serialises this owner's rate checks with their writes (as unanswered.record does): two
+    # asks at once would otherwise both count the same past hour and both pass the last place.
+    lock_owner(session, owner)
     asker = Asker(data.asker_team_id, data.asker_user_id)
     check_rate(session, owner, asker, per_hour)
     if data.topic_id is not None:

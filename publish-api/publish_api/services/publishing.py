@@ -6,6 +6,11 @@ claim of another of their jobs, or the broker's periodic sweep fails it ("timed 
 blocks nothing. A job still `queued` after `QUEUED_RESEND_S` may have lost its message: an
 unchanged publish, or the sweep, sends it again (tasks pass ids and claim the job, so a
 duplicate message does no harm).
+
+A task whose worker dies (out of memory, a crash) goes back to the queue and is delivered again,
+saying so in its `training` transition: a job whose task has been delivered MAX_DELIVERIES times
+is failed at the next delivery, so a job that kills every worker it reaches does not block a
+worker forever; the broker tells its owner.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ CURRENT_STATES = ("queued", "training", "deploying", "live")
 UNFINISHED_STATES = ("queued", "training", "deploying")
 UNQUEUED_ERROR = "the publish queue is unreachable; please publish again in a moment"
 TIMED_OUT_ERROR = "publishing timed out: the bot builder stopped working on it. Please try again."
+MAX_DELIVERIES = 3
+CRASHED_ERROR = (f"building your bot stopped the bot builder {MAX_DELIVERIES} times, so it was "
+                 "given up. Your previous version (if any) is still answering; if this happens "
+                 "again, please tell whoever runs the FAQ assistant.")
 
 
 @dataclass(frozen=True)
@@ -264,6 +273,13 @@ def _to_training(session: Session, job: Job, change: TransitionIn) -> None:
     held = job.state in ACTIVE_STATES and not _lease_expired(job)
     if held and job.lease_holder != change.claim:
         raise OwnerBusy(f"job {job.id} is being worked on by another task", "state")
+    if job.deliveries == 0 or change.redelivered:
+        job.deliveries += 1
+    if job.deliveries > MAX_DELIVERIES:
+        logger.warning("job %s: delivered %d times, each worker lost; failing it", job.id,
+                       job.deliveries)
+        _fail(session, job, CRASHED_ERROR)
+        return
     job.state, job.lease_holder = "training", change.claim
     job.started_at = job.started_at or utcnow()
 
@@ -418,4 +434,5 @@ def job_view(job: Job) -> dict:
         "started_at": job.started_at,
         "finished_at": job.finished_at,
         "lease_expires_at": job.lease_expires_at,
+        "deliveries": job.deliveries,
     }

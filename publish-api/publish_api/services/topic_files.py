@@ -3,7 +3,9 @@
 JSON: `{"topics": [{"question", "answer", "alternatives": [...], "state"}]}`. CSV: a header row
 `question,answer,state,alternative_1,...,alternative_N`, then one topic per row (empty
 alternative cells are ignored). Reading validates every row with the rules of topic creation and
-keeps every problem it finds, so a report can name all the rows and fields at once.
+keeps every problem it finds, so a report can name all the rows and fields at once, in words
+for people (not the validation library's). A file with more rows than an owner may have topics
+is refused before any row is validated: its report is one line, however large the file.
 
 A CSV cell that a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage
 return) is written with a leading apostrophe, which reading removes again: an exported file opens
@@ -51,6 +53,12 @@ class TopicFile:
     row_count: int = 0
 
 
+def too_many_rows(row_count: int, max_rows: int) -> TopicFile:
+    return TopicFile(row_count=row_count, problems=[Problem(None, "topics", (
+        f"the file has {row_count} topics, and an owner can have at most {max_rows}: "
+        "nothing in it was checked"))])
+
+
 def to_json(records: list[dict]) -> dict:
     return {"topics": records}
 
@@ -67,8 +75,11 @@ def to_csv(records: list[dict]) -> str:
     return out.getvalue()
 
 
-def read_json(data: bytes) -> TopicFile:
-    """Raises MalformedRequest when `data` is not a JSON object with a `topics` list."""
+def read_json(data: bytes, max_rows: int) -> TopicFile:
+    """The file's rows, validated unless there are more than `max_rows`.
+
+    Raises MalformedRequest when `data` is not a JSON object with a `topics` list.
+    """
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):
@@ -78,11 +89,16 @@ def read_json(data: bytes) -> TopicFile:
     extra = sorted(set(document) - {"topics"})
     if extra:
         raise MalformedRequest(f"unknown key {extra[0]!r} beside topics", "file")
+    if len(document["topics"]) > max_rows:
+        return too_many_rows(len(document["topics"]), max_rows)
     return _validated((n, row, None) for n, row in enumerate(document["topics"], start=1))
 
 
-def read_csv(data: bytes) -> TopicFile:
-    """Raises MalformedRequest when `data` is not UTF-8 CSV text."""
+def read_csv(data: bytes, max_rows: int) -> TopicFile:
+    """The file's rows, validated unless there are more than `max_rows` (blank rows aside).
+
+    Raises MalformedRequest when `data` is not UTF-8 CSV text.
+    """
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True))
     except UnicodeDecodeError:
@@ -94,8 +110,11 @@ def read_csv(data: bytes) -> TopicFile:
     columns, problems = _columns(rows[0])
     if problems:
         return TopicFile(problems=problems)
-    return _validated(_record(columns, cells, n) for n, cells in enumerate(rows, start=1)
-                      if n > 1 and any(cell.strip() for cell in cells))
+    numbered = [(n, cells) for n, cells in enumerate(rows, start=1)
+                if n > 1 and any(cell.strip() for cell in cells)]
+    if len(numbered) > max_rows:
+        return too_many_rows(len(numbered), max_rows)
+    return _validated(_record(columns, cells, n) for n, cells in numbered)
 
 
 def _columns(header: list[str]) -> tuple[list[str], list[Problem]]:
@@ -147,9 +166,36 @@ def _validated(numbered_rows) -> TopicFile:
 
 
 def _message(error: dict) -> str:
-    if error["type"] == "model_type":
+    """What is wrong, in words for the owner reading the report."""
+    what, ctx = _what(error["loc"]), error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "model_type":
         return "a topic must be an object with question and answer"
+    if kind == "missing":
+        return f"{what} is missing"
+    if kind == "string_too_short":
+        return f"{what} is empty"
+    if kind == "string_too_long":
+        return f"{what} is too long: at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"{what} are too many: at most {ctx.get('max_length')}"
+    if kind in ("string_type", "list_type"):
+        return f"{what} must be {'a list of texts' if kind == 'list_type' else 'text'}"
+    if kind == "literal_error":
+        return f"{what} must be one of {ctx.get('expected')}"
+    if kind == "extra_forbidden":
+        return f"unknown field {str(error['loc'][-1])!r}: a topic has question, answer, " \
+               "alternatives and state"
+    if kind == "value_error":
+        return f"{what} {ctx.get('error', error['msg'])}"
     return error["msg"]
+
+
+def _what(loc: tuple) -> str:
+    if len(loc) == 2 and loc[0] == "alternatives":
+        return f"alternative {loc[1] + 1}"
+    return {"question": "the question", "answer": "the answer", "alternatives": "alternatives",
+            "state": "the state"}.get(loc[0] if loc else "", "the topic")
 
 
 def _field(loc: tuple, columns: list[str] | None) -> str | None:

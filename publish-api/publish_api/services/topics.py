@@ -149,6 +149,7 @@ def topic_view(topic: Topic, live: dict[int, dict]) -> dict:
     return {
         **snapshot_entry(topic),
         "state": "published" if published else "pending",
+        "live": topic.id in live,
         "created_at": topic.created_at,
         "updated_at": topic.updated_at,
     }

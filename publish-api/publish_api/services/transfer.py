@@ -9,7 +9,8 @@ as DELETE does it: the live bot answers them until the next publish).
 
 All of it happens in one transaction under the owner's lock, after every row was validated and
 the cap checked: a file with any problem changes nothing. A dry run reports the same without
-writing.
+writing. A report names the first MAX_REPORTED_PROBLEMS problems and counts them all
+(`error_count`): what a file makes publish-api answer stays small, whatever the file holds.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ..schemas import ImportQuery, TopicRecord
 from .owners import lock_owner
 from .topic_files import Problem, TopicFile
 from .topics import active_topics, live_snapshot, snapshot_entry, unique
+
+MAX_REPORTED_PROBLEMS = 100
 
 
 @dataclass
@@ -65,7 +68,7 @@ def import_topics(
         return _report(plan, options)
     if plan.problems:
         session.rollback()
-        raise ImportInvalid(_summary(plan.problems), "file", [p.view() for p in plan.problems])
+        raise ImportInvalid(_summary(plan.problems), "file", _reported(plan.problems))
     _apply(session, owner, plan)
     session.commit()
     return _report(plan, options)
@@ -97,8 +100,9 @@ def _plan(current: list[Topic], file: TopicFile, mode: str, max_topics: int) -> 
 
 
 def _check_cap(plan: Plan, file: TopicFile, current: int, max_topics: int) -> None:
+    # A file with more rows than the cap was refused whole by its reader (topic_files).
     after = current + len(plan.added) - len(plan.deleted)
-    if file.row_count > max_topics or after > max_topics:
+    if file.row_count <= max_topics and after > max_topics:
         plan.problems.append(Problem(None, "topics", (
             f"an owner can have at most {max_topics} topics: the file has {file.row_count} "
             f"rows, and the owner would have {after} topics after this import")))
@@ -132,8 +136,13 @@ def _report(plan: Plan, options: ImportQuery) -> dict:
         "unchanged": items(plan.unchanged),
         "deleted": [{"row": None, "id": t.id, "question": t.question} for t in plan.deleted],
         "skipped": items(plan.skipped),
-        "errors": [problem.view() for problem in plan.problems],
+        "errors": _reported(plan.problems),
+        "error_count": len(plan.problems),
     }
+
+
+def _reported(problems: list[Problem]) -> list[dict]:
+    return [problem.view() for problem in problems[:MAX_REPORTED_PROBLEMS]]
 
 
 def _summary(problems: list[Problem]) -> str:

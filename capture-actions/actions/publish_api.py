@@ -279,11 +279,12 @@ class PublishApiClient:
 def _bounded(response: requests.Response, limit: int) -> bytes:
     """The body, read up to `limit` bytes (what a file makes publish-api answer, an import's
     report, must not make the action server hold more)."""
-    with response:
-        content = response.raw.read(limit + 1, decode_content=True)
+    content = response.raw.read(limit + 1, decode_content=True)
     if len(content) > limit:
+        response.close()  # the rest unread: the connection cannot be used again
         raise PublishApiUnavailable(f"publish-api sent more than {limit} bytes",
                                     status=response.status_code)
+    response.raw.release_conn()  # read to its end: the session's next call reuses the connection
     return content
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 
 import psutil
 import pytest
@@ -45,6 +46,13 @@ TOPICS = [
 ]
 
 
+# Restores the default action of SIGINT and SIGQUIT (an ignored signal stays ignored across
+# exec; a default one stays default), then becomes the command that follows.
+_WITH_CTRL_C = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "signal.signal(signal.SIGQUIT, signal.SIG_DFL); "
+                "os.execvp(sys.argv[1], sys.argv[1:])")
+
+
 class MakeRun:
     """`make run` in its own session, as a terminal would run it; Ctrl-C is SIGINT to the group."""
 
@@ -59,7 +67,11 @@ class MakeRun:
                    PLAYGROUND_PORT=str(PLAYGROUND_PORT), PLAYGROUND_TEAM_ID=TEAM,
                    PLAYGROUND_PEOPLE="Alice,Bob", SLACK_SIGNING_SECRET=SIGNING_SECRET)
         self.checkout, self.log_path = checkout, log_path
-        self.process = subprocess.Popen(["make", "run"], cwd=checkout, env=env,
+        # Ctrl-C as a terminal's, whatever started this test run: a run started in the
+        # background by a non-interactive shell ignores SIGINT, which its children inherit and
+        # a shell script can then not trap (make run never heard its Ctrl-C).
+        self.process = subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, "make", "run"],
+                                        cwd=checkout, env=env,
                                         stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
